@@ -1,0 +1,22 @@
+"""Global/per-replica batch arithmetic and `tf.distribute` strategy choice.
+
+`batching` is pure Python; `strategy` imports TensorFlow when called.
+"""
+
+from keras_bigbatch.distribute.batching import global_batch_size
+from keras_bigbatch.distribute.batching import per_replica_batch_size
+from keras_bigbatch.distribute.strategy import STRATEGIES
+from keras_bigbatch.distribute.strategy import compile_options
+from keras_bigbatch.distribute.strategy import configure_cpu_devices
+from keras_bigbatch.distribute.strategy import get_strategy
+from keras_bigbatch.distribute.strategy import is_multi_worker
+
+__all__ = [
+    "STRATEGIES",
+    "compile_options",
+    "configure_cpu_devices",
+    "get_strategy",
+    "global_batch_size",
+    "is_multi_worker",
+    "per_replica_batch_size",
+]

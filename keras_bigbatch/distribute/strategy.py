@@ -1,0 +1,132 @@
+"""Choosing a `tf.distribute` strategy by name (TensorFlow only).
+
+Known limits of Keras 3 / TF 2.21 that this package plans around:
+
+* `model.fit` fails under `MultiWorkerMirroredStrategy`
+  (keras-team/keras#20585): the trainer runs multi-worker jobs with its own
+  distributed loop (`keras_bigbatch.training.custom_loop`).
+* `jit_compile=True` fails under a multi-device `MirroredStrategy` on CPU:
+  `compile_options` turns XLA off whenever more than one replica is in sync.
+"""
+
+import os
+
+STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "auto")
+
+
+def configure_cpu_devices(count):
+    """Splits the host CPU into `count` logical devices (for tests and demos).
+
+    Must run before TensorFlow initializes its devices; afterwards it raises
+    `RuntimeError` unless the split already has `count` devices.
+    """
+    import tensorflow as tf
+
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise ValueError(
+            f"Argument `count` must be a positive integer. Received: count={count!r}"
+        )
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
+    except RuntimeError:
+        existing = len(tf.config.list_logical_devices("CPU"))
+        if existing != count:
+            raise RuntimeError(
+                f"TensorFlow is already initialized with {existing} logical "
+                f"CPU device(s); cannot switch to {count}. Call "
+                "configure_cpu_devices before any TensorFlow op runs."
+            ) from None
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def _tpu_requested():
+    return any(
+        os.environ.get(name)
+        for name in ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID", "TPU_ACCELERATOR_TYPE")
+    )
+
+
+def _tpu_strategy():
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+            tpu=os.environ.get("TPU_NAME", "")
+        )
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
+        raise RuntimeError(
+            "strategy='tpu' needs a TPU (a Colab/Kaggle TPU runtime or a TPU "
+            f"VM; set TPU_NAME for a remote one), but none was found: {error}"
+        ) from error
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def get_strategy(name="default", cpu_devices=None):
+    """Returns a `tf.distribute.Strategy` by name.
+
+    Args:
+        name: one of
+            * `"default"`: the default (single-device) strategy;
+            * `"mirrored"`: `MirroredStrategy` over all local GPUs, or over
+              `cpu_devices` logical CPU devices when given;
+            * `"multi-worker"`: `MultiWorkerMirroredStrategy`, configured by
+              the `TF_CONFIG` environment variable;
+            * `"tpu"`: `TPUStrategy` (`TPU_NAME` names a remote TPU);
+            * `"auto"`: TPU if the environment names one, else mirrored over
+              the GPUs if there are several, else default.
+        cpu_devices: with `"mirrored"`, split the CPU into this many logical
+            devices and mirror over them (how tests and CPU-only machines
+            exercise real multi-replica code).
+
+    Raises:
+        ValueError: unknown `name`, or `cpu_devices` with another strategy.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"Argument `strategy` must be one of {STRATEGIES}. "
+            f"Received: strategy={name!r}"
+        )
+    if cpu_devices is not None and name != "mirrored":
+        raise ValueError(
+            "Argument `cpu_devices` only applies to strategy='mirrored'. "
+            f"Received: strategy={name!r}, cpu_devices={cpu_devices!r}"
+        )
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        if cpu_devices is not None:
+            return tf.distribute.MirroredStrategy(configure_cpu_devices(cpu_devices))
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        return _tpu_strategy()
+    if _tpu_requested():
+        return _tpu_strategy()
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_multi_worker(strategy):
+    """True for strategies whose replicas span several worker processes."""
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def compile_options(strategy):
+    """`model.compile` keyword arguments that are safe under `strategy`.
+
+    XLA is turned off when several replicas are in sync (it fails under a
+    multi-device MirroredStrategy on CPU); otherwise Keras decides ("auto").
+    """
+    replicas = strategy.num_replicas_in_sync
+    return {"jit_compile": False if replicas > 1 else "auto"}

@@ -1,0 +1,336 @@
+"""Ghost Batch Normalization (Hoffer, Hubara & Soudry 2017)."""
+
+import keras
+from keras import ops
+
+from keras_bigbatch.layers import _batch_checks
+
+
+@keras.saving.register_keras_serializable(package="keras_bigbatch")
+class GhostBatchNormalization(keras.layers.Layer):
+    """Batch normalization whose statistics come from small "ghost" batches.
+
+    A large batch gives batch-norm statistics with much less noise than the
+    small batches a model was tuned with, which is one source of the
+    large-batch generalization gap. Ghost Batch Normalization splits each
+    per-replica batch into ghost batches of `virtual_batch_size` consecutive
+    examples and normalizes each with its own statistics, mimicking the
+    small-batch regime without shrinking the batch the optimizer sees.
+
+    **Training** (`training=True`). With the per-replica batch `x` of `B`
+    examples cut into `G = B / virtual_batch_size` ghost batches `x_k`:
+
+    ```
+    mu_k    = mean(x_k)           over the ghost batch (and spatial axes)
+    var_k   = mean((x_k - mu_k)^2)                  (biased, as in Keras BN)
+    y_k     = gamma * (x_k - mu_k) / sqrt(var_k + epsilon) + beta
+    ```
+
+    Moving statistics are updated once per step from the average of the
+    ghost-batch statistics over every ghost batch of every replica:
+
+    ```
+    moving_mean     = momentum * moving_mean     + (1 - momentum) * mean_k(mu_k)
+    moving_variance = momentum * moving_variance + (1 - momentum) * mean_k(var_k)
+    ```
+
+    `mean_k(mu_k)` equals the full-batch mean; `mean_k(var_k)` is the average
+    *within-ghost-batch* variance, the quantity training actually normalizes
+    by (it is at most the full-batch variance). The moving statistics are
+    created with `aggregation="mean"`, so under a `tf.distribute` strategy the
+    update above is all-reduced across replicas and every replica holds the
+    same moving statistics (Keras's own `BatchNormalization` keeps a
+    per-replica copy that drifts apart). This single update per step equals
+    `G` sequential updates with momentum `momentum ** (1 / G)` only to first
+    order; it is the choice Keras 2's `virtual_batch_size` made too.
+
+    **Inference** (`training=False`): the moving statistics normalize every
+    example; nothing is ghost-batched, so any batch size works.
+
+    When `virtual_batch_size` equals the per-replica batch size the layer
+    computes exactly what `keras.layers.BatchNormalization` computes.
+
+    Inputs of dtype float16/bfloat16 are normalized in float32 and cast back;
+    the statistics are always float32.
+
+    Args:
+        virtual_batch_size: examples per ghost batch. It must divide the
+            per-replica batch size in training; a batch it does not divide
+            raises an error.
+        axis: the feature (channel) axis, not 0. Default -1 (channels last).
+        momentum: momentum of the moving statistics, in [0, 1). Default 0.99.
+        epsilon: small float > 0 added to the variance. Default 1e-3.
+        center: add the learned offset `beta`. Default True.
+        scale: multiply by the learned scale `gamma`. Default True.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer, beta_regularizer, gamma_regularizer,
+        beta_constraint, gamma_constraint: as in
+            `keras.layers.BatchNormalization`.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: tensor of shape `(batch, ..., features)` (for `axis=-1`).
+        training: ghost-batch statistics when True, moving statistics when
+            False or None.
+
+    Example:
+
+    >>> layer = GhostBatchNormalization(virtual_batch_size=2)
+    >>> x = np.array([[0.0], [2.0], [10.0], [30.0]], "float32")
+    >>> # Ghost batches {0, 2} and {10, 30} are normalized separately:
+    >>> np.round(keras.ops.convert_to_numpy(layer(x, training=True)), 2)
+    array([[-1.  ],
+           [ 1.  ],
+           [-1.  ],
+           [ 1.  ]], dtype=float32)
+
+    References:
+        Hoffer, Hubara & Soudry, "Train longer, generalize better: closing
+        the generalization gap in large batch training of neural networks",
+        NeurIPS 2017, section 4.2 and Algorithm 1 (Ghost Batch
+        Normalization).
+    """
+
+    def __init__(
+        self,
+        virtual_batch_size,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if (
+            isinstance(virtual_batch_size, bool)
+            or not isinstance(virtual_batch_size, int)
+            or virtual_batch_size <= 0
+        ):
+            raise ValueError(
+                "Argument `virtual_batch_size` must be a positive integer. "
+                f"Received: virtual_batch_size={virtual_batch_size!r}"
+            )
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(
+                "Argument `axis` must be a single integer (the feature axis). "
+                f"Received: axis={axis!r}"
+            )
+        if axis == 0:
+            raise ValueError(
+                "Argument `axis` cannot be 0, the batch axis that ghost "
+                "batches are cut from. Received: axis=0"
+            )
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(
+                "Argument `momentum` must be in [0, 1). "
+                f"Received: momentum={momentum}"
+            )
+        if not epsilon > 0.0:
+            raise ValueError(
+                f"Argument `epsilon` must be > 0. Received: epsilon={epsilon}"
+            )
+        self.virtual_batch_size = virtual_batch_size
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = keras.initializers.get(beta_initializer)
+        self.gamma_initializer = keras.initializers.get(gamma_initializer)
+        self.moving_mean_initializer = keras.initializers.get(
+            moving_mean_initializer
+        )
+        self.moving_variance_initializer = keras.initializers.get(
+            moving_variance_initializer
+        )
+        self.beta_regularizer = keras.regularizers.get(beta_regularizer)
+        self.gamma_regularizer = keras.regularizers.get(gamma_regularizer)
+        self.beta_constraint = keras.constraints.get(beta_constraint)
+        self.gamma_constraint = keras.constraints.get(gamma_constraint)
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim < self.axis < ndim:
+            raise ValueError(
+                f"Argument `axis` ({self.axis}) is out of range for inputs of "
+                f"rank {ndim}; valid values are 1..{ndim - 1} or "
+                f"-{ndim - 1}..-1. Received: input_shape={input_shape}"
+            )
+        self._channel_axis = self.axis % ndim
+        if self._channel_axis == 0:
+            raise ValueError(
+                f"Argument `axis` ({self.axis}) resolves to the batch axis 0 "
+                f"for inputs of rank {ndim}. Received: axis={self.axis}"
+            )
+        features = input_shape[self._channel_axis]
+        if features is None:
+            raise ValueError(
+                "The feature axis of GhostBatchNormalization inputs must have "
+                f"a known size. Received: input_shape={input_shape}, "
+                f"axis={self.axis}"
+            )
+        shape = (features,)
+        if self.scale:
+            self.gamma = self.add_weight(
+                shape=shape,
+                name="gamma",
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+                trainable=True,
+                autocast=False,
+            )
+        if self.center:
+            self.beta = self.add_weight(
+                shape=shape,
+                name="beta",
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+                trainable=True,
+                autocast=False,
+            )
+        # aggregation="mean": a replica-context assign is averaged over
+        # replicas, keeping the moving statistics identical on every replica.
+        self.moving_mean = self.add_weight(
+            shape=shape,
+            name="moving_mean",
+            initializer=self.moving_mean_initializer,
+            trainable=False,
+            autocast=False,
+            aggregation="mean",
+        )
+        self.moving_variance = self.add_weight(
+            shape=shape,
+            name="moving_variance",
+            initializer=self.moving_variance_initializer,
+            trainable=False,
+            autocast=False,
+            aggregation="mean",
+        )
+        # Broadcast shape of per-feature vectors against the *grouped* tensor
+        # (ghost, virtual_batch, ...), whose feature axis is shifted by one.
+        self._grouped_param_shape = [1] * (ndim + 1)
+        self._grouped_param_shape[self._channel_axis + 1] = features
+        self._grouped_reduction_axes = [1] + [
+            i + 1 for i in range(1, ndim) if i != self._channel_axis
+        ]
+        self._inference_param_shape = [1] * ndim
+        self._inference_param_shape[self._channel_axis] = features
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def _params(self, dtype, shape):
+        gamma = (
+            ops.reshape(ops.cast(self.gamma, dtype), shape)
+            if self.scale
+            else None
+        )
+        beta = (
+            ops.reshape(ops.cast(self.beta, dtype), shape)
+            if self.center
+            else None
+        )
+        return gamma, beta
+
+    def _normalize(self, x, mean, variance, gamma, beta):
+        # y = x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps):
+        # one multiply-add over the large tensor, the rest on small ones.
+        inv = ops.rsqrt(variance + self.epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        shift = -mean * inv
+        if beta is not None:
+            shift = shift + beta
+        return x * inv + shift
+
+    def call(self, inputs, training=None):
+        compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
+        x = ops.cast(inputs, compute_dtype)
+        if not (training and self.trainable):
+            gamma, beta = self._params(compute_dtype, self._inference_param_shape)
+            shape = self._inference_param_shape
+            mean = ops.reshape(ops.cast(self.moving_mean, compute_dtype), shape)
+            variance = ops.reshape(
+                ops.cast(self.moving_variance, compute_dtype), shape
+            )
+            outputs = self._normalize(x, mean, variance, gamma, beta)
+            return ops.cast(outputs, self.compute_dtype)
+
+        size = self.virtual_batch_size
+        x = _batch_checks.check_divisible(x, size, self.name)
+        input_shape = ops.shape(x)
+        grouped = ops.reshape(x, (-1, size) + tuple(input_shape[1:]))
+        mean, variance = ops.moments(
+            grouped, axes=self._grouped_reduction_axes, keepdims=True
+        )
+        gamma, beta = self._params(compute_dtype, self._grouped_param_shape)
+        outputs = self._normalize(grouped, mean, variance, gamma, beta)
+        outputs = ops.reshape(outputs, input_shape)
+
+        features = self.moving_mean.shape
+        batch_mean = ops.reshape(ops.mean(mean, axis=0), features)
+        batch_variance = ops.reshape(ops.mean(variance, axis=0), features)
+        decay = 1.0 - self.momentum
+        self.moving_mean.assign(
+            self.moving_mean
+            + (ops.cast(batch_mean, self.moving_mean.dtype) - self.moving_mean)
+            * decay
+        )
+        self.moving_variance.assign(
+            self.moving_variance
+            + (
+                ops.cast(batch_variance, self.moving_variance.dtype)
+                - self.moving_variance
+            )
+            * decay
+        )
+        return ops.cast(outputs, self.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "virtual_batch_size": self.virtual_batch_size,
+                "axis": self.axis,
+                "momentum": self.momentum,
+                "epsilon": self.epsilon,
+                "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": keras.initializers.serialize(
+                    self.beta_initializer
+                ),
+                "gamma_initializer": keras.initializers.serialize(
+                    self.gamma_initializer
+                ),
+                "moving_mean_initializer": keras.initializers.serialize(
+                    self.moving_mean_initializer
+                ),
+                "moving_variance_initializer": keras.initializers.serialize(
+                    self.moving_variance_initializer
+                ),
+                "beta_regularizer": keras.regularizers.serialize(
+                    self.beta_regularizer
+                ),
+                "gamma_regularizer": keras.regularizers.serialize(
+                    self.gamma_regularizer
+                ),
+                "beta_constraint": keras.constraints.serialize(
+                    self.beta_constraint
+                ),
+                "gamma_constraint": keras.constraints.serialize(
+                    self.gamma_constraint
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,30 @@
+"""Chooses the normalization layer a model uses."""
+
+import keras
+
+from keras_bigbatch.layers import GhostBatchNormalization
+
+NORMALIZATIONS = ("batch", "ghost", "none")
+
+
+def check_normalization(normalization, virtual_batch_size):
+    """Validates the pair of model arguments; raises `ValueError` if bad."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"Argument `normalization` must be one of {NORMALIZATIONS}. "
+            f"Received: normalization={normalization!r}"
+        )
+    if normalization == "ghost" and virtual_batch_size is None:
+        raise ValueError(
+            "Argument `virtual_batch_size` is required when "
+            "normalization='ghost'. Received: virtual_batch_size=None"
+        )
+
+
+def normalization_layer(normalization, virtual_batch_size, name, momentum=0.99):
+    """Returns a BN / GBN layer, or None for `normalization="none"`."""
+    if normalization == "batch":
+        return keras.layers.BatchNormalization(momentum=momentum, name=name)
+    if normalization == "ghost":
+        return GhostBatchNormalization(virtual_batch_size, momentum=momentum, name=name)
+    return None

@@ -1,0 +1,242 @@
+"""Training regimes and Hoffer et al.'s regime adaptation."""
+
+import keras
+
+from keras_bigbatch.schedules.scaling import RULES
+from keras_bigbatch.schedules.scaling import scale_learning_rate
+from keras_bigbatch.schedules.warmup import Warmup
+
+
+def _steps_per_epoch(dataset_size, batch_size):
+    return max(1, dataset_size // batch_size)
+
+
+@keras.saving.register_keras_serializable(package="keras_bigbatch")
+class Regime:
+    """A step-decay training regime: batch size, epochs and learning rates.
+
+    ```
+    lr(epoch) = learning_rate                      for epoch < boundaries[0]
+    lr(epoch) = learning_rate * decay ** i         for boundaries[i-1] <= epoch
+    ```
+
+    Boundaries are in epochs (floats allowed). `batch_size` is the *global*
+    batch size.
+
+    Args:
+        batch_size: global batch size, > 0.
+        epochs: training length in epochs, > 0 (may be fractional).
+        learning_rate: initial learning rate, >= 0.
+        boundaries: increasing epochs at which the rate is multiplied by
+            `decay`; each in (0, epochs). Default: none.
+        decay: factor applied at each boundary, in (0, 1]. Default 0.1.
+        warmup_epochs: epochs of linear warm-up from 0, >= 0. Default 0.
+
+    Example:
+
+    >>> small = Regime(batch_size=128, epochs=10, learning_rate=0.1,
+    ...                boundaries=(6, 8))
+    >>> large = small.adapt(4096, learning_rate_rule="sqrt")
+    >>> large.epochs, large.boundaries, round(large.learning_rate, 3)
+    (320.0, (192.0, 256.0), 0.566)
+    """
+
+    def __init__(
+        self,
+        batch_size,
+        epochs,
+        learning_rate,
+        boundaries=(),
+        decay=0.1,
+        warmup_epochs=0.0,
+    ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
+            batch_size <= 0
+        ):
+            raise ValueError(
+                "Argument `batch_size` must be a positive integer (the global "
+                f"batch size). Received: batch_size={batch_size!r}"
+            )
+        if not epochs > 0:
+            raise ValueError(f"Argument `epochs` must be > 0. Received: epochs={epochs}")
+        if not learning_rate >= 0:
+            raise ValueError(
+                "Argument `learning_rate` must be >= 0. "
+                f"Received: learning_rate={learning_rate}"
+            )
+        boundaries = tuple(float(b) for b in boundaries)
+        if any(not 0 < b < epochs for b in boundaries) or any(
+            a >= b for a, b in zip(boundaries, boundaries[1:])
+        ):
+            raise ValueError(
+                "Argument `boundaries` must be strictly increasing epochs in "
+                f"(0, epochs={epochs}). Received: boundaries={boundaries}"
+            )
+        if not 0 < decay <= 1:
+            raise ValueError(f"Argument `decay` must be in (0, 1]. Received: decay={decay}")
+        if not 0 <= warmup_epochs < epochs:
+            raise ValueError(
+                f"Argument `warmup_epochs` must be in [0, epochs={epochs}). "
+                f"Received: warmup_epochs={warmup_epochs}"
+            )
+        if boundaries and warmup_epochs >= boundaries[0]:
+            raise ValueError(
+                "Argument `warmup_epochs` must end before the first boundary "
+                f"({boundaries[0]}). Received: warmup_epochs={warmup_epochs}"
+            )
+        self.batch_size = batch_size
+        self.epochs = float(epochs)
+        self.learning_rate = float(learning_rate)
+        self.boundaries = boundaries
+        self.decay = float(decay)
+        self.warmup_epochs = float(warmup_epochs)
+
+    def replace(self, **changes):
+        """Returns a copy with some arguments changed."""
+        config = self.get_config()
+        config.update(changes)
+        return Regime(**config)
+
+    def adapt(
+        self,
+        batch_size,
+        learning_rate_rule="sqrt",
+        updates_fraction=1.0,
+        dataset_size=None,
+    ):
+        """Regime adaptation: the same number of updates at a larger batch.
+
+        ```
+        r              = batch_size / self.batch_size
+        epochs'        = epochs * r * updates_fraction
+        boundaries'    = boundaries * r * updates_fraction
+        warmup_epochs' = warmup_epochs * r * updates_fraction
+        learning_rate' = scale_learning_rate(learning_rate, self.batch_size,
+                                             batch_size, learning_rate_rule)
+        ```
+
+        With `dataset_size`, `r` is the ratio of whole steps per epoch,
+        `(N // B_small) / (N // B_large)`, so that update counts match under
+        `drop_remainder=True` rather than only approximately.
+
+        Args:
+            batch_size: the new global batch size.
+            learning_rate_rule: `"linear"`, `"sqrt"` (Hoffer et al.'s
+                choice, default) or None to keep the rate.
+            updates_fraction: share of the small-batch update count to
+                keep, in (0, 1]. 1.0 is full regime adaptation.
+            dataset_size: examples per epoch, for the exact ratio above.
+
+        Returns:
+            A new `Regime`.
+
+        References:
+            Hoffer, Hubara & Soudry 2017, section 5 ("Regime Adaptation"):
+            train so that the number of iterations is the same for all
+            batch sizes.
+        """
+        if learning_rate_rule is not None and learning_rate_rule not in RULES:
+            raise ValueError(
+                f"Argument `learning_rate_rule` must be one of {RULES} or None. "
+                f"Received: learning_rate_rule={learning_rate_rule!r}"
+            )
+        if not 0 < updates_fraction <= 1:
+            raise ValueError(
+                "Argument `updates_fraction` must be in (0, 1]. "
+                f"Received: updates_fraction={updates_fraction}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
+            batch_size <= 0
+        ):
+            raise ValueError(
+                "Argument `batch_size` must be a positive integer. "
+                f"Received: batch_size={batch_size!r}"
+            )
+        if dataset_size is None:
+            ratio = batch_size / self.batch_size
+        else:
+            ratio = _steps_per_epoch(dataset_size, self.batch_size) / (
+                _steps_per_epoch(dataset_size, batch_size)
+            )
+        stretch = ratio * updates_fraction
+        learning_rate = self.learning_rate
+        if learning_rate_rule is not None:
+            learning_rate = scale_learning_rate(
+                learning_rate, self.batch_size, batch_size, learning_rate_rule
+            )
+        return Regime(
+            batch_size=batch_size,
+            epochs=self.epochs * stretch,
+            learning_rate=learning_rate,
+            boundaries=tuple(b * stretch for b in self.boundaries),
+            decay=self.decay,
+            warmup_epochs=self.warmup_epochs * stretch,
+        )
+
+    def total_steps(self, dataset_size):
+        """Optimizer steps of the whole regime over `dataset_size` examples.
+
+        One epoch is `dataset_size // batch_size` steps (the last partial
+        batch is dropped); the total is rounded to whole steps.
+        """
+        return max(
+            1,
+            round(self.epochs * _steps_per_epoch(dataset_size, self.batch_size)),
+        )
+
+    def to_schedule(self, dataset_size):
+        """The regime as a Keras `LearningRateSchedule` over optimizer steps.
+
+        Boundaries become `round(boundary * steps_per_epoch)` steps. With a
+        warm-up, the decay schedule is wrapped in `Warmup` and its boundaries
+        are moved `warmup_steps` earlier, so that the decays happen at the
+        absolute steps the regime names.
+        """
+        steps = _steps_per_epoch(dataset_size, self.batch_size)
+        warmup_steps = round(self.warmup_epochs * steps)
+        boundaries = [round(b * steps) - warmup_steps for b in self.boundaries]
+        if boundaries:
+            values = [
+                self.learning_rate * self.decay**i
+                for i in range(len(boundaries) + 1)
+            ]
+            schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+                boundaries, values
+            )
+        else:
+            schedule = self.learning_rate
+        if warmup_steps:
+            return Warmup(schedule, warmup_steps)
+        return schedule
+
+    def get_config(self):
+        return {
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "boundaries": self.boundaries,
+            "decay": self.decay,
+            "warmup_epochs": self.warmup_epochs,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return isinstance(other, Regime) and self.get_config() == other.get_config()
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"Regime({args})"
+
+    def describe(self):
+        """One line for logs: batch, epochs and learning rates."""
+        rate = f"lr={self.learning_rate:g}"
+        if self.boundaries:
+            marks = ",".join(f"{b:g}" for b in self.boundaries)
+            rate += f" x{self.decay:g} at epochs {marks}"
+        if self.warmup_epochs:
+            rate += f", warm-up {self.warmup_epochs:g} epochs"
+        return f"batch {self.batch_size}, {self.epochs:g} epochs, {rate}"
+

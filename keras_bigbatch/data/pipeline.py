@@ -12,6 +12,7 @@ this division is exact, so every replica (and every ghost batch of a
 import numpy as np
 import tensorflow as tf
 
+from keras_bigbatch.distribute import batching
 from keras_bigbatch.distribute.batching import check_positive_int
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 
@@ -26,6 +27,7 @@ def make_dataset(
     seed=0,
     drop_remainder=True,
     repeat=False,
+    shard=None,
 ):
     """Builds a batched, shuffled `tf.data.Dataset` from in-memory arrays.
 
@@ -43,6 +45,11 @@ def make_dataset(
             `global_batch_size` examples (and a static batch shape). Default
             True; use False for evaluation.
         repeat: repeat forever (then pass `steps_per_epoch` to `fit`).
+        shard: optional `(index, count)`: yield only slice `index` of `count`
+            equal contiguous slices of every global batch (what one worker
+            of a multi-worker job feeds; see
+            `tf.distribute.InputContext.input_pipeline_id`). `count` must
+            divide `global_batch_size`; requires `drop_remainder=True`.
 
     Returns:
         A `tf.data.Dataset` of `(x_batch, y_batch)` global batches.
@@ -62,9 +69,18 @@ def make_dataset(
             "so no batch would be produced. Use a global batch size <= "
             f"{len(x)}. Received: global_batch_size={global_batch_size}"
         )
+    if shard is not None:
+        index, count = shard
+        batching.check_positive_int("shard count", count)
+        if not 0 <= index < count or global_batch_size % count or not drop_remainder:
+            raise ValueError(
+                "Argument `shard` must be (index, count) with 0 <= index < "
+                f"count, count dividing global_batch_size ({global_batch_size})"
+                f" and drop_remainder=True. Received: shard={shard!r}"
+            )
     dataset = _index_batches(
         np.asarray(x), np.asarray(y), global_batch_size, shuffle, seed,
-        drop_remainder, repeat,
+        drop_remainder, repeat, shard,
     )
     options = tf.data.Options()
     # In-memory data has no files to shard: each worker shards by element.
@@ -77,7 +93,9 @@ def make_dataset(
 
 
 
-def _index_batches(x, y, global_batch_size, shuffle, seed, drop_remainder, repeat):
+def _index_batches(
+    x, y, global_batch_size, shuffle, seed, drop_remainder, repeat, shard
+):
     """Batches gathered by index from a stateless per-epoch permutation.
 
     Example `i` of epoch `e` is `x[index_shuffle(i, seed=[seed, e])]`. With
@@ -93,10 +111,14 @@ def _index_batches(x, y, global_batch_size, shuffle, seed, drop_remainder, repea
     x_all = tf.constant(x)
     y_all = tf.constant(y)
     last = tf.constant(count - 1, tf.int64)
+    slice_size = global_batch_size // shard[1] if shard else global_batch_size
 
     def gather(batch, epoch):
         start = (batch % batches_per_epoch) * global_batch_size
         stop = tf.minimum(start + global_batch_size, count)
+        if shard is not None:
+            start = start + shard[0] * slice_size
+            stop = start + slice_size
         positions = tf.range(start, stop, dtype=tf.int64)
         if shuffle:
             seeds = tf.stack([tf.constant(seed, tf.int64), epoch])
@@ -124,7 +146,7 @@ def _index_batches(x, y, global_batch_size, shuffle, seed, drop_remainder, repea
             )
         )
     if drop_remainder:
-        batch_shape = (global_batch_size,)
+        batch_shape = (slice_size,)
         dataset = dataset.map(
             lambda a, b: (
                 tf.ensure_shape(a, batch_shape + x.shape[1:]),

@@ -63,6 +63,36 @@ def make_evaluator(model, strategy):
     return evaluate
 
 
+def worker_dataset_fn(x, y, global_batch_size, seed, num_replicas):
+    """A `dataset_fn` feeding each worker its slice of every global batch.
+
+    Worker `w` of `W` takes the `w`-th contiguous slice of each global batch
+    and splits it into its local replicas' batches, in order, so global
+    replica `r` sees examples `[r * B_r, (r + 1) * B_r)` of the global batch
+    (`B_r` = per-replica batch), exactly as MirroredStrategy splits it. Every
+    worker draws the same stateless permutation, so no examples repeat or go
+    missing within a step. (`experimental_distribute_dataset` with
+    auto-sharding instead hands whole global batches to alternate workers,
+    which changes each step's examples.)
+    """
+    from keras_bigbatch.data import make_dataset
+
+    per_replica = global_batch_size // num_replicas
+
+    def dataset_fn(context):
+        dataset = make_dataset(
+            x, y, global_batch_size, seed=seed, repeat=True,
+            shard=(context.input_pipeline_id, context.num_input_pipelines),
+        )
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.OFF
+        )
+        return dataset.rebatch(per_replica).with_options(options)
+
+    return dataset_fn
+
+
 def fit_distributed(
     model,
     strategy,
@@ -76,7 +106,10 @@ def fit_distributed(
     Args:
         model: a compiled Keras model built inside `strategy.scope()`.
         strategy: the `tf.distribute.Strategy`.
-        dataset: a repeating `tf.data.Dataset` of *global* batches.
+        dataset: `dataset_fn(input_context)` returning this worker's
+            repeating dataset of per-replica batches, for
+            `strategy.distribute_datasets_from_function` (see
+            `worker_dataset_fn`).
         epochs: number of epochs.
         steps_per_epoch: optimizer steps per epoch.
         callbacks: Keras callbacks (the trainer's `TestAccuracy` adds
@@ -87,7 +120,7 @@ def fit_distributed(
     """
     num_replicas = strategy.num_replicas_in_sync
     optimizer = model.optimizer
-    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    iterator = iter(strategy.distribute_datasets_from_function(dataset))
 
     @tf.function
     def train_step(iterator):

@@ -184,8 +184,11 @@ def train(config, strategy=None, callbacks=(), verbose=True):
         )
     start = time.perf_counter()
     if strategy_lib.is_multi_worker(strategy):
+        dataset_fn = custom_loop.worker_dataset_fn(
+            x_train, y_train, global_batch, config.seed, num_replicas
+        )
         history = custom_loop.fit_distributed(
-            model, strategy, train_ds, epochs, steps_per_epoch, run_callbacks
+            model, strategy, dataset_fn, epochs, steps_per_epoch, run_callbacks
         )
     else:
         history = model.fit(

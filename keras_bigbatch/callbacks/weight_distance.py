@@ -54,6 +54,7 @@ class WeightDistance(keras.callbacks.Callback):
         self.points = points
         self._grid = set(log_spaced_steps(total_steps or 0, points))
         self._initial = None
+        self._epoch_start = 0
         self.history = {"step": [], "distance": []}
 
     def _weights(self):
@@ -82,11 +83,16 @@ class WeightDistance(keras.callbacks.Callback):
             self._initial = [w.astype(np.float64) for w in self._weights()]
             self._record(self._iterations())
 
+    def on_epoch_begin(self, epoch, logs=None):
+        # One read of the step counter per epoch; batch hooks add `batch`.
+        self._epoch_start = self._iterations()
+
     def on_train_batch_end(self, batch, logs=None):
-        if self._grid:
-            step = self._iterations()
-            if step in self._grid:
-                self._record(step)
+        # `batch` is the index of the last batch run, also when several
+        # steps run per execution.
+        step = self._epoch_start + batch + 1
+        if step in self._grid:
+            self._record(step)
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._record(self._iterations())

@@ -102,12 +102,15 @@ class _TestAccuracy(keras.callbacks.Callback):
         super().__init__()
         self.evaluate, self.dataset = evaluate, dataset
         self.every, self.epochs = every, epochs
+        self.final = None  # accuracy after the last epoch, once measured
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and (
             (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs
         ):
             logs["val_accuracy"] = self.evaluate(self.dataset)
+            if epoch + 1 == self.epochs:
+                self.final = logs["val_accuracy"]
 
 
 def train(config, strategy=None, callbacks=(), verbose=True):
@@ -159,19 +162,16 @@ def train(config, strategy=None, callbacks=(), verbose=True):
             metrics=["accuracy"],
             **strategy_lib.compile_options(strategy),
         )
-    train_ds = data_lib.make_dataset(
-        x_train, y_train, global_batch, strategy=strategy, seed=config.seed,
-        repeat=True,
-    )
     test_ds = data_lib.make_dataset(
         x_test, y_test, EVAL_BATCH_SIZE * num_replicas, strategy=strategy,
         shuffle=False, drop_remainder=False,
     )
     evaluate = custom_loop.make_evaluator(model, strategy)
+    test_accuracy_callback = _TestAccuracy(evaluate, test_ds, validation_freq, epochs)
     distance = WeightDistance(epochs * steps_per_epoch, config.distance_points)
     run_callbacks = [
         distance,
-        _TestAccuracy(evaluate, test_ds, validation_freq, epochs),
+        test_accuracy_callback,
         *callbacks,
     ]
     if verbose:
@@ -191,6 +191,10 @@ def train(config, strategy=None, callbacks=(), verbose=True):
             model, strategy, dataset_fn, epochs, steps_per_epoch, run_callbacks
         )
     else:
+        train_ds = data_lib.make_dataset(
+            x_train, y_train, global_batch, strategy=strategy, seed=config.seed,
+            repeat=True,
+        )
         history = model.fit(
             train_ds,
             epochs=epochs,
@@ -200,16 +204,21 @@ def train(config, strategy=None, callbacks=(), verbose=True):
             verbose=0,
         ).history
     wall_time = time.perf_counter() - start
-    test_accuracy = evaluate(test_ds)
+    # The callback already measured the final epoch; evaluate again only if
+    # training stopped early (a user callback set stop_training).
+    test_accuracy = test_accuracy_callback.final
+    if test_accuracy is None:
+        test_accuracy = evaluate(test_ds)
     train_eval_ds = data_lib.make_dataset(
         x_train, y_train, EVAL_BATCH_SIZE * num_replicas, strategy=strategy,
         shuffle=False, drop_remainder=False,
     )
     train_accuracy = evaluate(train_eval_ds)
+    val_accuracy = history.get("val_accuracy", [])
     val_epochs = [
         e for e in range(1, epochs + 1)
         if e % validation_freq == 0 or e == epochs
-    ]
+    ][: len(val_accuracy)]
     return {
         "name": config.name,
         "test_accuracy": test_accuracy,
@@ -222,7 +231,7 @@ def train(config, strategy=None, callbacks=(), verbose=True):
         "num_replicas": num_replicas,
         "curve": {
             "updates": [e * steps_per_epoch for e in val_epochs],
-            "test_accuracy": [float(a) for a in history.get("val_accuracy", [])],
+            "test_accuracy": [float(a) for a in val_accuracy],
         },
         "distance": {
             "updates": distance.history["step"],

@@ -13,11 +13,19 @@ def _steps_per_epoch(dataset_size, batch_size):
 
 @keras.saving.register_keras_serializable(package="keras_bigbatch")
 class Regime:
-    """A step-decay training regime: batch size, epochs and learning rates.
+    """A training regime: batch size, epochs and learning rates.
+
+    Step decay (the default):
 
     ```
     lr(epoch) = learning_rate                      for epoch < boundaries[0]
     lr(epoch) = learning_rate * decay ** i         for boundaries[i-1] <= epoch
+    ```
+
+    Polynomial decay, with `polynomial_power=p` (You et al. 2017 use p=2):
+
+    ```
+    lr(t) = learning_rate * (1 - (t - warmup) / (total - warmup)) ** p
     ```
 
     Boundaries are in epochs (floats allowed). `batch_size` is the *global*
@@ -31,6 +39,9 @@ class Regime:
             `decay`; each in (0, epochs). Default: none.
         decay: factor applied at each boundary, in (0, 1]. Default 0.1.
         warmup_epochs: epochs of linear warm-up from 0, >= 0. Default 0.
+        polynomial_power: None (step decay) or a power > 0: decay
+            polynomially to 0 over the steps after the warm-up; then
+            `boundaries` must be empty.
 
     Example:
 
@@ -49,6 +60,7 @@ class Regime:
         boundaries=(),
         decay=0.1,
         warmup_epochs=0.0,
+        polynomial_power=None,
     ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
             batch_size <= 0
@@ -84,6 +96,20 @@ class Regime:
                 "Argument `warmup_epochs` must end before the first boundary "
                 f"({boundaries[0]}). Received: warmup_epochs={warmup_epochs}"
             )
+        if polynomial_power is not None:
+            if isinstance(polynomial_power, bool) or not polynomial_power > 0:
+                raise ValueError(
+                    "Argument `polynomial_power` must be None (step decay) or "
+                    f"> 0. Received: polynomial_power={polynomial_power!r}"
+                )
+            if boundaries:
+                raise ValueError(
+                    "Argument `boundaries` must be empty with polynomial decay. "
+                    f"Received: boundaries={boundaries}, "
+                    f"polynomial_power={polynomial_power}"
+                )
+            polynomial_power = float(polynomial_power)
+        self.polynomial_power = polynomial_power
         self.batch_size = batch_size
         self.epochs = float(epochs)
         self.learning_rate = float(learning_rate)
@@ -171,6 +197,7 @@ class Regime:
             boundaries=tuple(b * stretch for b in self.boundaries),
             decay=self.decay,
             warmup_epochs=self.warmup_epochs * stretch,
+            polynomial_power=self.polynomial_power,
         )
 
     def total_steps(self, dataset_size):
@@ -195,7 +222,15 @@ class Regime:
         steps = _steps_per_epoch(dataset_size, self.batch_size)
         warmup_steps = round(self.warmup_epochs * steps)
         boundaries = [round(b * steps) - warmup_steps for b in self.boundaries]
-        if boundaries:
+        if self.polynomial_power is not None:
+            total = round(self.epochs * steps)
+            schedule = keras.optimizers.schedules.PolynomialDecay(
+                self.learning_rate,
+                decay_steps=max(1, total - warmup_steps),
+                end_learning_rate=0.0,
+                power=self.polynomial_power,
+            )
+        elif boundaries:
             values = [
                 self.learning_rate * self.decay**i
                 for i in range(len(boundaries) + 1)
@@ -217,6 +252,7 @@ class Regime:
             "boundaries": self.boundaries,
             "decay": self.decay,
             "warmup_epochs": self.warmup_epochs,
+            "polynomial_power": self.polynomial_power,
         }
 
     @classmethod
@@ -233,6 +269,8 @@ class Regime:
     def describe(self):
         """One line for logs: batch, epochs and learning rates."""
         rate = f"lr={self.learning_rate:g}"
+        if self.polynomial_power is not None:
+            rate += f" poly(power {self.polynomial_power:g}) to 0"
         if self.boundaries:
             marks = ",".join(f"{b:g}" for b in self.boundaries)
             rate += f" x{self.decay:g} at epochs {marks}"

@@ -7,6 +7,7 @@ from keras_bigbatch.schedules import Regime
 
 DATASETS = ("fashion_mnist", "digits")
 MODELS = ("mlp", "keskar_f1", "small_cnn")
+OPTIMIZERS = ("sgd", "lars", "mclr", "percent_delta", "lamb")
 
 
 @dataclasses.dataclass
@@ -31,7 +32,13 @@ class TrainConfig:
             the per-replica batch size.
         normalization_momentum: momentum of the (ghost) batch-norm moving
             statistics, in [0, 1). Keras's default is 0.99.
-        momentum: SGD momentum in [0, 1).
+        momentum: momentum in [0, 1) of `sgd`, `lars`, `mclr` and
+            `percent_delta` (unused by `lamb`).
+        optimizer: `"sgd"` (keras SGD), `"lars"`, `"mclr"`,
+            `"percent_delta"` (keras_bigbatch.optimizers) or `"lamb"`
+            (keras Lamb). The learning rate always comes from `regime`.
+        optimizer_args: extra keyword arguments of the optimizer (e.g.
+            `{"trust_coefficient": 0.001, "weight_decay": 5e-4}`).
         seed: seeds weights, shuffling and dropout.
         evaluations: how many times test accuracy is measured during
             training (spread evenly over the epochs), >= 1.
@@ -50,6 +57,8 @@ class TrainConfig:
     virtual_batch_size: int = None
     normalization_momentum: float = 0.99
     momentum: float = 0.9
+    optimizer: str = "sgd"
+    optimizer_args: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
     evaluations: int = 10
     distance_points: int = 40
@@ -90,6 +99,16 @@ class TrainConfig:
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(
                 f"Argument `momentum` must be in [0, 1). Received: momentum={self.momentum}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"Argument `optimizer` must be one of {OPTIMIZERS}. "
+                f"Received: optimizer={self.optimizer!r}"
+            )
+        if not isinstance(self.optimizer_args, dict):
+            raise ValueError(
+                "Argument `optimizer_args` must be a dict of keyword arguments. "
+                f"Received: optimizer_args={self.optimizer_args!r}"
             )
         for name in ("train_examples", "test_examples"):
             value = getattr(self, name)

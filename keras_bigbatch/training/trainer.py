@@ -9,6 +9,7 @@ strategies (default, mirrored, TPU) train with `model.fit`; a
 because `model.fit` fails there in Keras 3 (keras-team/keras#20585).
 """
 
+import inspect
 import sys
 import time
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from keras_bigbatch import data as data_lib
 from keras_bigbatch import models
+from keras_bigbatch import optimizers
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute import batching
 from keras_bigbatch.distribute import strategy as strategy_lib
@@ -56,6 +58,37 @@ def build_model(config, input_shape, num_classes):
     if config.model == "keskar_f1":
         return models.keskar_f1(input_shape, num_classes, **common)
     return models.small_cnn(input_shape, num_classes, **common)
+
+
+def build_optimizer(config, learning_rate):
+    """Builds the config's optimizer (call inside `strategy.scope()`).
+
+    Raises:
+        ValueError: `optimizer_args` names an argument the optimizer does
+            not take (the message lists the ones it does).
+    """
+    args = dict(config.optimizer_args)
+    if config.optimizer == "lamb":
+        cls = keras.optimizers.Lamb
+    else:
+        cls = {
+            "sgd": keras.optimizers.SGD,
+            "lars": optimizers.LARS,
+            "mclr": optimizers.MCLR,
+            "percent_delta": optimizers.PercentDelta,
+        }[config.optimizer]
+        args.setdefault("momentum", config.momentum)
+    allowed = set(inspect.signature(cls.__init__).parameters)
+    allowed |= set(inspect.signature(keras.optimizers.Optimizer.__init__).parameters)
+    allowed -= {"self", "args", "kwargs", "learning_rate"}
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise ValueError(
+            f"Argument `optimizer_args` has {unknown}, which {cls.__name__} does "
+            f"not take; valid: {sorted(allowed)}. "
+            f"Received: optimizer_args={config.optimizer_args!r}"
+        )
+    return cls(learning_rate=learning_rate, **args)
 
 
 def check_batch_sizes(config, num_replicas):
@@ -152,10 +185,7 @@ def train(config, strategy=None, callbacks=(), verbose=True):
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = build_model(config, x_train.shape[1:], num_classes)
-        optimizer = keras.optimizers.SGD(
-            learning_rate=regime.to_schedule(len(x_train)),
-            momentum=config.momentum,
-        )
+        optimizer = build_optimizer(config, regime.to_schedule(len(x_train)))
         model.compile(
             optimizer=optimizer,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -62,3 +62,25 @@ def test_bad_adapt_input():
         regime.adapt(20, updates_fraction=0)
     with pytest.raises(ValueError, match="batch_size"):
         regime.adapt(-20)
+
+
+def test_polynomial_decay_after_warmup():
+    regime = Regime(batch_size=100, epochs=10, learning_rate=2.0, warmup_epochs=2, polynomial_power=2)
+    schedule = regime.to_schedule(1000)  # 10 steps per epoch, 100 steps, 20 warm-up
+    rate = lambda step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
+    assert rate(10) == pytest.approx(1.0)            # half-way up the warm-up
+    assert rate(20) == pytest.approx(2.0)            # peak
+    assert rate(60) == pytest.approx(2.0 * 0.5**2)   # (1 - 40/80)^2
+    assert rate(100) == pytest.approx(0.0)
+    assert Regime.from_config(regime.get_config()) == regime
+    assert "poly(power 2)" in regime.describe()
+    assert regime.adapt(200).polynomial_power == 2.0
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(polynomial_power=0), "polynomial_power"),
+    (dict(polynomial_power=2, boundaries=(5,)), "boundaries"),
+])
+def test_bad_polynomial_decay(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Regime(batch_size=100, epochs=10, learning_rate=1.0, **kwargs)

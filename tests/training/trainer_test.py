@@ -73,11 +73,35 @@ def test_global_batch_not_divisible_by_replicas(mirrored):
     (dict(virtual_batch_size=48), "virtual_batch_size"),
     (dict(momentum=1.5), "momentum"),
     (dict(train_examples=0), "train_examples"),
+    (dict(optimizer="adam"), "optimizer"),
+    (dict(optimizer_args=[("trust_coefficient", 0.01)]), "optimizer_args"),
     (dict(regime={"batch_size": 64, "epochs": 1, "learning_rate": -1.0}), "learning_rate"),
 ])
 def test_bad_config(changes, match):
     with pytest.raises(ValueError, match=match):
         digits_config(**changes)
+
+
+@pytest.mark.parametrize("optimizer,args", [
+    ("lars", {"trust_coefficient": 0.01, "weight_decay": 1e-4}),
+    ("mclr", {"momentum": 0.0}),
+    ("percent_delta", {}),
+    ("lamb", {}),
+])
+def test_layerwise_and_keras_optimizers_train(optimizer, args):
+    rates = {"lars": 1.0, "mclr": 0.01, "percent_delta": 0.01, "lamb": 0.01}
+    config = digits_config(optimizer=optimizer, optimizer_args=args,
+                           regime=Regime(batch_size=64, epochs=3, learning_rate=rates[optimizer]))
+    result = train(config, verbose=False)
+    assert type(result["model"].optimizer).__name__.lower().replace("percentdelta", "percent_delta") == optimizer
+    assert result["test_accuracy"] > 0.8
+    assert result["config"]["optimizer_args"] == args
+
+
+def test_optimizer_args_are_checked_against_the_optimizer():
+    config = digits_config(optimizer="mclr", optimizer_args={"trust_coefficient": 0.01})
+    with pytest.raises(ValueError, match=r"`optimizer_args` has \['trust_coefficient'\], which MCLR"):
+        train(config, verbose=False)
 
 
 def test_unknown_option_is_named():

@@ -11,12 +11,58 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_bigbatch import optimizers
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.layers import GhostBatchNormalization
 from keras_bigbatch.schedules import Regime
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.layers.ghost_batch_normalization_test import reference  # noqa: E402
+from tests.optimizers import reference as optimizer_reference  # noqa: E402
+
+OPTIMIZER_RATES = {"LARS": 0.5, "MCLR": 0.05, "PercentDelta": 0.05}
+
+
+def check_optimizers(backend, rng):
+    """Layer-wise optimizers: two steps vs numpy, zero edge cases, jit fit, saving."""
+    kernel = rng.normal(size=(70, 80)).astype("float32")  # 5600 > 4096: bracketed median
+    bias = rng.normal(size=(80,)).astype("float32")
+    grads = [[rng.normal(size=k.shape).astype("float32") for k in (kernel, bias)] for _ in range(2)]
+    for name, lr in OPTIMIZER_RATES.items():
+        optimizer = getattr(optimizers, name)(lr, momentum=0.9, nesterov=True, weight_decay=1e-2,
+                                              epsilon=1e-9)
+        variables = [keras.Variable(kernel), keras.Variable(bias)]
+        for g in grads:
+            optimizer.apply(g, variables)
+        want = optimizer_reference.trajectory(name, [kernel, bias], grads, lr, [True, False], [True, False],
+                                              momentum=0.9, nesterov=True, wd=1e-2, eps=1e-9)
+        # float32 sums of 5600 terms (|g/w| spans 1e-4..1e4 for PercentDelta): rtol 1e-4
+        worst = max(float(np.max(np.abs(keras.ops.convert_to_numpy(v) - w) / (1e-6 + 1e-4 * np.abs(w))))
+                    for v, w in zip(variables, want))
+        check(f"{backend}: {name} two steps equal the numpy reference ({worst:.2f} of tolerance)",
+              worst <= 1.0)
+        zero = keras.Variable(np.zeros((6, 5), "float32"))
+        getattr(optimizers, name)(lr, momentum=0.9, epsilon=0.0).apply([np.zeros((6, 5), "float32")], [zero])
+        check(f"{backend}: {name} zero weights and gradients stay finite",
+              np.isfinite(keras.ops.convert_to_numpy(zero)).all())
+
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(2)])
+        model.compile(getattr(optimizers, name)({"LARS": 2.0, "MCLR": 0.03, "PercentDelta": 0.05}[name],
+                                                exclude_from_weight_decay=["bias"]),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                      jit_compile=True)
+        x = rng.normal(size=(256, 10)).astype("float32")
+        y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+        history = model.fit(x, y, batch_size=64, epochs=8, verbose=0)
+        check(f"{backend}: {name} jit fit learns", history.history["accuracy"][-1] > 0.8)
+        path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        check(f"{backend}: {name} .keras round trip keeps arguments",
+              type(loaded.optimizer) is type(model.optimizer)
+              and loaded.optimizer.get_config() == model.optimizer.get_config())
 
 
 def check(name, condition):
@@ -80,6 +126,7 @@ def main():
           np.allclose(loaded.predict(xs, verbose=0), model.predict(xs, verbose=0), atol=1e-5)
           and keras.optimizers.serialize(loaded.optimizer)["config"]["learning_rate"]["class_name"]
           == "Warmup")
+    check_optimizers(backend, rng)
     print(f"ALL OK on {backend}")
 
 

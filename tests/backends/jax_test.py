@@ -1,4 +1,4 @@
-"""The backend-agnostic parts (layers, schedules, callbacks) on JAX.
+"""The backend-agnostic parts (layers, schedules, callbacks, optimizers) on JAX.
 
 Runs tests/backends/_backend_checks.py in a fresh process with
 KERAS_BACKEND=jax (one process for all checks: a backend is chosen once per

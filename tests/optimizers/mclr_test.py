@@ -67,3 +67,24 @@ def test_median_sample_size_must_be_a_positive_int(value):
 def test_docstring_example_runs():
     result = doctest.testmod(mclr, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("case", ["normal", "half_zeros", "ties", "sorted_rows", "wide_range"])
+@pytest.mark.parametrize("size", [4097, 10000, 60001])
+def test_exact_median_of_large_tensors_with_and_without_a_good_bracket(case, size):
+    # above 4096 entries the selection starts from a sampled bracket; strided
+    # samples of structured tensors (sorted rows) can miss the median, and the
+    # fallback to the full range must keep the answer exact
+    rng = np.random.default_rng(size)
+    x = rng.normal(size=size).astype("float32")
+    if case == "half_zeros":
+        x[: size // 2 + 1] = 0
+    elif case == "ties":
+        x = rng.integers(-3, 4, size).astype("float32")
+    elif case == "sorted_rows":
+        x = np.sort(np.abs(x))
+        x[::2] *= 1e3
+    elif case == "wide_range":
+        x = (x * 10.0 ** rng.integers(-20, 20, size)).astype("float32")
+    got = keras.ops.convert_to_numpy(_statistics.median_abs(x, "float32"))
+    assert got == np.median(np.abs(x)).astype("float32")

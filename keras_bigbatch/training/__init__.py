@@ -1,6 +1,7 @@
 """The strategy-aware trainer that runs recipes (TensorFlow only)."""
 
 from keras_bigbatch.training.config import TrainConfig
+from keras_bigbatch.training.curvature import CurvatureModel
 from keras_bigbatch.training.recipes import load_recipe
 
 
@@ -11,4 +12,4 @@ def train(config, strategy=None, callbacks=(), verbose=True):
     return trainer.train(config, strategy, callbacks, verbose)
 
 
-__all__ = ["TrainConfig", "load_recipe", "train"]
+__all__ = ["CurvatureModel", "TrainConfig", "load_recipe", "train"]

@@ -138,3 +138,18 @@ def test_cli_bad_input(tmp_path, capsys):
     assert not (tmp_path / "o" / "results.json").exists()
     with pytest.raises(SystemExit):
         main([recipe, "--strategy", "horovod"])
+
+
+def test_layerwise_optimizers_recipe_smoke_runs_every_optimizer(tmp_path, capsys):
+    from keras_bigbatch.training.cli import main
+
+    out = tmp_path / "out"
+    code = main([os.path.join(REPO, "recipes", "layerwise_optimizers.py"), "--size", "smoke",
+                 "--out", str(out), "--runs", "SGD-LB,Lamb,LARS,MCLR,PercentDelta"])
+    assert code == 0
+    payload = json.loads((out / "results.json").read_text())
+    rows = {r["name"]: r for r in payload["results"]}
+    assert {rows[n]["config"]["optimizer"] for n in rows} == {"sgd", "lamb", "lars", "mclr", "percent_delta"}
+    for name, row in rows.items():
+        assert row["updates"] == 2 * (2048 // 512), name
+        assert row["test_accuracy"] > 0.5, name  # 8 updates on 2048 examples: well above 10% chance

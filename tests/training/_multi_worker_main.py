@@ -1,6 +1,6 @@
 """One worker of the real two-process MultiWorkerMirroredStrategy test.
 
-Usage: python _multi_worker_main.py TASK_INDEX PORT0,PORT1 OUT.npz
+Usage: python _multi_worker_main.py TASK_INDEX PORT0,PORT1 OUT.npz [OPTIMIZER]
 """
 
 import json
@@ -19,10 +19,14 @@ import numpy as np  # noqa: E402
 
 from keras_bigbatch.distribute import get_strategy  # noqa: E402
 from keras_bigbatch.training import train  # noqa: E402
+from tests.training.multi_worker_test import MULTI_WORKER_OPTIMIZERS  # noqa: E402
 from tests.training.trainer_test import digits_config  # noqa: E402
 
 strategy = get_strategy("multi-worker")
-result = train(digits_config(normalization="none", virtual_batch_size=None), strategy=strategy, verbose=False)
+optimizer = sys.argv[4] if len(sys.argv) > 4 else "sgd"
+config = digits_config(normalization="none", virtual_batch_size=None, optimizer=optimizer,
+                       **MULTI_WORKER_OPTIMIZERS[optimizer])
+result = train(config, strategy=strategy, verbose=False)
 np.savez(out, *result["model"].get_weights(), updates=result["updates"],
          replicas=result["num_replicas"], test_accuracy=result["test_accuracy"])
 print(f"worker {task} done: {result['updates']} updates, test accuracy {result['test_accuracy']:.4f}")

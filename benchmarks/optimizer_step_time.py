@@ -93,7 +93,7 @@ def main(argv=None):
     for name, samples in times.items():
         median = statistics.median(samples)
         ratios[name] = median / sgd
-        target = TARGETS.get(name.split("(")[0]) if "(" not in name else None
+        target = TARGETS.get(name)
         verdict = "" if target is None else f"  target <= {target:.2f} {'ok' if ratios[name] <= target else 'MISSED'}"
         print(f"{name:<24} median step {median * 1e3:8.2f} ms  ratio {ratios[name]:.3f}{verdict}")
     return ratios

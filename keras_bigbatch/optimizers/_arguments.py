@@ -26,12 +26,11 @@ def check_positive(name, value):
     return float(value)
 
 
-def check_momentum(value):
+def check_fraction(name, value):
     """Returns `float(value)`; raises `ValueError` unless 0 <= value < 1."""
     if not _is_real(value) or math.isnan(value) or not 0 <= value < 1:
         raise ValueError(
-            "Argument `momentum` must be a number in [0, 1). "
-            f"Received: momentum={value!r}"
+            f"Argument `{name}` must be a number in [0, 1). Received: {name}={value!r}"
         )
     return float(value)
 

@@ -88,14 +88,7 @@ class CBLR(LayerwiseOptimizer):
             name=name,
             **kwargs,
         )
-        if not isinstance(curvature_momentum, (int, float)) or isinstance(curvature_momentum, bool) or not (
-            0 <= curvature_momentum < 1
-        ):
-            raise ValueError(
-                "Argument `curvature_momentum` must be a number in [0, 1). "
-                f"Received: curvature_momentum={curvature_momentum!r}"
-            )
-        self.curvature_momentum = float(curvature_momentum)
+        self.curvature_momentum = _arguments.check_fraction("curvature_momentum", curvature_momentum)
         self._curvature_fed = False
 
     def build(self, variables):

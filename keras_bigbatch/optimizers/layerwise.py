@@ -72,7 +72,7 @@ class LayerwiseOptimizer(keras.optimizers.Optimizer):
         **kwargs,
     ):
         learning_rate = _arguments.check_learning_rate(learning_rate)
-        momentum = _arguments.check_momentum(momentum)
+        momentum = _arguments.check_fraction("momentum", momentum)
         nesterov = _arguments.check_bool("nesterov", nesterov)
         weight_decay = _arguments.check_non_negative("weight_decay", weight_decay)
         epsilon = _arguments.check_non_negative("epsilon", epsilon)
@@ -80,7 +80,6 @@ class LayerwiseOptimizer(keras.optimizers.Optimizer):
         adapt_mask = _masks.check_mask(
             "exclude_from_layer_adaptation", _masks.deserialize_mask(exclude_from_layer_adaptation)
         )
-        kwargs.pop("weight_decay", None)
         super().__init__(learning_rate=learning_rate, weight_decay=None, name=name, **kwargs)
         self.momentum = momentum
         self.nesterov = nesterov

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bigbatch.distribute.batching import check_positive_int
 from keras_bigbatch.optimizers import _statistics
 from keras_bigbatch.optimizers.layerwise import LayerwiseOptimizer
 
@@ -96,15 +97,8 @@ class MCLR(LayerwiseOptimizer):
             name=name,
             **kwargs,
         )
-        if median_sample_size is not None and (
-            isinstance(median_sample_size, bool)
-            or not isinstance(median_sample_size, int)
-            or median_sample_size <= 0
-        ):
-            raise ValueError(
-                "Argument `median_sample_size` must be None (exact medians) or "
-                f"a positive integer. Received: median_sample_size={median_sample_size!r}"
-            )
+        if median_sample_size is not None:
+            check_positive_int("median_sample_size", median_sample_size)
         self.median_sample_size = median_sample_size
 
     def layer_scale(self, gradient, variable, weight_decay):

@@ -1,5 +1,6 @@
 """Keras callbacks for large-batch training (backend-agnostic)."""
 
+from keras_bigbatch.callbacks.batch_size_scheduler import BatchSizeScheduler
 from keras_bigbatch.callbacks.weight_distance import WeightDistance
 
-__all__ = ["WeightDistance"]
+__all__ = ["BatchSizeScheduler", "WeightDistance"]

@@ -1,6 +1,7 @@
 """Real data sets read from local files, and global-batch tf.data pipelines.
 
-The readers need only numpy; `make_dataset` imports TensorFlow.
+The readers need only numpy; `make_dataset` and `make_scheduled_dataset`
+import TensorFlow.
 """
 
 from keras_bigbatch.data.digits import load_digits
@@ -16,6 +17,10 @@ def __getattr__(name):
         from keras_bigbatch.data import pipeline
 
         return getattr(pipeline, name)
+    if name == "make_scheduled_dataset":
+        from keras_bigbatch.data import scheduled
+
+        return scheduled.make_scheduled_dataset
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -25,6 +30,7 @@ __all__ = [
     "load_fashion_mnist",
     "load_split",
     "make_dataset",
+    "make_scheduled_dataset",
     "read_idx",
     "steps_per_epoch",
 ]

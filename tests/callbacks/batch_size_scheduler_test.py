@@ -1,0 +1,206 @@
+"""BatchSizeScheduler + make_scheduled_dataset: exact batches inside one `fit`."""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bigbatch.callbacks import BatchSizeScheduler
+from keras_bigbatch.data import make_scheduled_dataset
+from keras_bigbatch.schedules import BatchSizeSchedule
+
+N = 1000
+SCHEDULE = {0: 32, 2: 64, 3: 200}
+EPOCHS = 5
+# 1000 // 32 = 31 (epochs 0, 1), 1000 // 64 = 15, 1000 // 200 = 5 (epochs 3, 4)
+STEPS = [31, 31, 15, 5, 5]
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, 8)).astype("float32")
+    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+
+class ExamplesSeen(keras.metrics.Sum):
+    """Examples in this epoch (summed over replicas)."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(keras.ops.ones_like(keras.ops.cast(y_true, "float32")))
+
+
+class TracedModel(keras.Sequential):
+    traces = 0
+
+    def train_step(self, data):
+        TracedModel.traces += 1  # Python runs only while tracing / compiling
+        return super().train_step(data)
+
+
+class StepLog(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["steps"] = self.steps
+        logs["iterations"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+
+def build(strategy=None, model_class=keras.Sequential):
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = model_class([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(2)])
+        model.compile(keras.optimizers.SGD(keras.optimizers.schedules.PiecewiseConstantDecay(
+                          [62], [0.1, 0.01]), momentum=0.9),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=[ExamplesSeen(name="examples")])
+    return model
+
+
+def run(strategy=None, epochs=EPOCHS, model_class=keras.Sequential, callbacks=(), **fit):
+    x, y = data()
+    scheduler = BatchSizeScheduler(SCHEDULE)
+    dataset = make_scheduled_dataset(x, y, scheduler, strategy=strategy, seed=3)
+    model = build(strategy, model_class)
+    history = model.fit(dataset, epochs=epochs, verbose=0,
+                        callbacks=[scheduler, StepLog(), *callbacks], **fit)
+    return model, history.history, scheduler
+
+
+def test_schedule_dict_callable_and_config():
+    schedule = BatchSizeSchedule(SCHEDULE)
+    assert [schedule(e) for e in range(5)] == [32, 32, 64, 200, 200]
+    assert [schedule.steps_per_epoch(N, e) for e in range(5)] == STEPS
+    assert schedule.total_steps(N, 5) == 87 and schedule.total_steps(N, 5, initial_epoch=3) == 10
+    again = BatchSizeSchedule.from_config(schedule.get_config())
+    assert again.boundaries == schedule.boundaries
+    assert BatchSizeSchedule(lambda e: 32 * 2**e)(3) == 256
+    preset = BatchSizeSchedule.small_first_epoch(512, 8192)
+    assert [preset(e) for e in range(3)] == [512, 8192, 8192]
+    scheduler = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(BatchSizeScheduler(SCHEDULE)))
+    assert scheduler.schedule.boundaries == schedule.boundaries
+
+
+@pytest.mark.parametrize("schedule, match", [
+    ({}, "non-empty dict"),
+    ([32, 64], "non-empty dict"),
+    ({1: 32}, "start at epoch 0"),
+    ({0: 64, 2: 32}, "must not decrease"),
+    ({0: 32, -1: 16}, "epochs"),
+    ({0: 0}, r"schedule\[0\]"),
+    ({0: 32.0}, r"schedule\[0\]"),
+])
+def test_bad_schedules_name_the_argument(schedule, match):
+    with pytest.raises(ValueError, match=match):
+        BatchSizeSchedule(schedule)
+
+
+def test_callable_schedule_checked_each_epoch():
+    schedule = BatchSizeSchedule(lambda e: 64 if e == 0 else 32)
+    assert schedule(0) == 64
+    with pytest.raises(ValueError, match="must not decrease"):
+        schedule(1)
+    with pytest.raises(ValueError, match="exceeds the data set"):
+        BatchSizeSchedule({0: 2000}).steps_per_epoch(N, 0)
+    with pytest.raises(ValueError, match="small_batch_size"):
+        BatchSizeSchedule.small_first_epoch(1024, 512)
+
+
+def test_exact_batches_in_one_fit():
+    model, history, scheduler = run()
+    assert history["steps"] == STEPS
+    # every step had exactly the scheduled batch: steps * batch examples per epoch
+    assert history["examples"] == [s * b for s, b in zip(STEPS, [32, 32, 64, 200, 200])]
+    assert history["batch_size"] == [32, 32, 64, 200, 200]
+    # optimizer.iterations continues across phases and counts only real updates
+    assert history["iterations"] == list(np.cumsum(STEPS))
+    assert scheduler.history["steps"] == STEPS
+    # the PiecewiseConstantDecay boundary (step 62) fell where planned
+    lr = model.optimizer.learning_rate
+    assert float(keras.ops.convert_to_numpy(lr)) == pytest.approx(0.01)
+
+
+def test_one_trace_for_all_batch_sizes():
+    TracedModel.traces = 0
+    run(model_class=TracedModel)
+    assert 1 <= TracedModel.traces <= 3  # at most one per distinct batch size; TF: 1
+
+
+def test_steps_per_execution_is_exact():
+    x, y = data()
+    scheduler = BatchSizeScheduler(SCHEDULE)
+    model = build()
+    model.compile(model.optimizer, model.loss, metrics=[ExamplesSeen(name="examples")],
+                  steps_per_execution=4)
+    history = model.fit(make_scheduled_dataset(x, y, scheduler), epochs=EPOCHS, verbose=0,
+                        callbacks=[scheduler, StepLog()]).history
+    assert history["examples"] == [s * b for s, b in zip(STEPS, [32, 32, 64, 200, 200])]
+    assert history["iterations"] == list(np.cumsum(STEPS))
+
+
+def test_mirrored_matches_single_device(mirrored):
+    single, history, _ = run()
+    keras.backend.clear_session()
+    replicated, mirrored_history, _ = run(mirrored)
+    assert mirrored_history["steps"] == STEPS
+    assert mirrored_history["examples"] == history["examples"]
+    assert mirrored_history["iterations"] == history["iterations"]
+    for a, b in zip(single.get_weights(), replicated.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_replicas_must_divide_every_batch(mirrored):
+    x, y = data()
+    with pytest.raises(ValueError, match=r"Epoch 1 .*global_batch_size.*\[32, 34\]"):
+        make_scheduled_dataset(x, y, BatchSizeScheduler({0: 32, 1: 33}), strategy=mirrored)
+    scheduler = BatchSizeScheduler(lambda e: 32 if e == 0 else 33)
+    dataset = make_scheduled_dataset(x, y, scheduler, strategy=mirrored)
+    model = build(mirrored)
+    with pytest.raises(ValueError, match=r"global_batch_size.*\[32, 34\]"):
+        model.fit(dataset, epochs=2, verbose=0, callbacks=[scheduler])
+    assert int(model.optimizer.iterations.numpy()) == 31  # epoch 0 kept
+
+
+def test_resume_mid_schedule_gives_the_same_weights():
+    straight, _, _ = run()
+    keras.backend.clear_session()
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 3:
+                raise RuntimeError("simulated preemption")
+
+    with tempfile.TemporaryDirectory() as folder:
+        backup = keras.callbacks.BackupAndRestore(os.path.join(folder, "backup"))
+        with pytest.raises(RuntimeError, match="preemption"):
+            run(callbacks=[backup, Crash()])
+        keras.backend.clear_session()
+        resumed, history, scheduler = run(callbacks=[keras.callbacks.BackupAndRestore(
+            os.path.join(folder, "backup"))])
+    assert scheduler.history["epoch"] == [3, 4]
+    assert history["iterations"] == [82, 87]
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_wiring_mistakes_are_explained():
+    x, y = data()
+    model = build()
+    with pytest.raises(ValueError, match="make_scheduled_dataset"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[BatchSizeScheduler(SCHEDULE)])
+    scheduler = BatchSizeScheduler(SCHEDULE)
+    dataset = make_scheduled_dataset(x, y, scheduler)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(dataset.repeat(), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[scheduler])
+    with pytest.raises(ValueError, match="BatchSizeScheduler"):
+        make_scheduled_dataset(x, y, {0: 32})

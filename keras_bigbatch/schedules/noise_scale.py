@@ -37,7 +37,7 @@ def noise_scale(learning_rate, dataset_size, batch_size, momentum=0.0):
 
     Example:
 
-    >>> noise_scale(0.1, 50000, 128, momentum=0.9)
+    >>> round(noise_scale(0.1, 50000, 128, momentum=0.9), 3)
     390.625
 
     References:

@@ -9,8 +9,9 @@ __version__ = "0.1.0"
 
 from keras_bigbatch import callbacks
 from keras_bigbatch import layers
+from keras_bigbatch import losses
 from keras_bigbatch import models
 from keras_bigbatch import optimizers
 from keras_bigbatch import schedules
 
-__all__ = ["callbacks", "layers", "models", "optimizers", "schedules", "__version__"]
+__all__ = ["callbacks", "layers", "losses", "models", "optimizers", "schedules", "__version__"]

@@ -1,6 +1,9 @@
 """Keras callbacks for large-batch training (backend-agnostic)."""
 
 from keras_bigbatch.callbacks.batch_size_scheduler import BatchSizeScheduler
+from keras_bigbatch.callbacks.small_loss_discarding_schedule import (
+    SmallLossDiscardingSchedule,
+)
 from keras_bigbatch.callbacks.weight_distance import WeightDistance
 
-__all__ = ["BatchSizeScheduler", "WeightDistance"]
+__all__ = ["BatchSizeScheduler", "SmallLossDiscardingSchedule", "WeightDistance"]

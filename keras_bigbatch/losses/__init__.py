@@ -1,0 +1,5 @@
+"""Loss wrappers for large-batch training (backend-agnostic)."""
+
+from keras_bigbatch.losses.small_loss_discarding import SmallLossDiscarding
+
+__all__ = ["SmallLossDiscarding"]

@@ -24,13 +24,27 @@ def resolve_loss(model, loss=None):
 
 
 class GradientProbe:
-    """`probe(x, y)` returns the gradients of the mean loss, one per variable."""
+    """`probe(x, y)` returns the gradients of the mean loss, one per variable.
 
-    def __init__(self, model, loss=None):
-        self.model = model
-        self.loss = resolve_loss(model, loss)
-        self.variables = list(model.trainable_variables)
+    Args:
+        get_model: a callable returning the model. Callbacks pass
+            `lambda: self.model`: on JAX, `Callback.model` syncs the training
+            state into the variables, which hold no value mid-`fit` otherwise.
+        loss: per-sample loss; default the model's compiled loss.
+    """
+
+    def __init__(self, get_model, loss=None):
+        self._get_model = get_model
+        self.loss = resolve_loss(get_model(), loss)
         self._function = None
+
+    @property
+    def model(self):
+        return self._get_model()
+
+    @property
+    def variables(self):
+        return self.model.trainable_variables
 
     def _mean_loss(self, y, prediction):
         return keras.ops.mean(self.loss(y, prediction))

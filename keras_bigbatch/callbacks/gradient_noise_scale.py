@@ -121,7 +121,7 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self.history = {"step": [], "b_simple": [], "gradient_sq": [], "trace": []}
 
     def on_train_begin(self, logs=None):
-        self._probe = GradientProbe(self.model, self.loss)
+        self._probe = GradientProbe(lambda: self.model, self.loss)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
@@ -134,7 +134,7 @@ class GradientNoiseScale(keras.callbacks.Callback):
     def measure(self, step=None):
         """Takes one measurement now; returns the smoothed B_simple."""
         if self._probe is None:
-            self._probe = GradientProbe(self.model, self.loss)
+            self._probe = GradientProbe(lambda: self.model, self.loss)
         index = self._rng.choice(len(self.x), self.batch_size, replace=False)
         micro = self.batch_size // self.micro_batch_size
         small_sq, total = 0.0, None

@@ -97,7 +97,7 @@ class LayerDiagnostics(keras.callbacks.Callback):
         return float(keras.ops.convert_to_numpy(rate))
 
     def on_train_begin(self, logs=None):
-        self._probe = GradientProbe(self.model, self.loss)
+        self._probe = GradientProbe(lambda: self.model, self.loss)
         self._chosen = self._selected()
         if self._initial is None:
             self._initial = self._weights()

@@ -65,6 +65,51 @@ def check_optimizers(backend, rng):
               and loaded.optimizer.get_config() == model.optimizer.get_config())
 
 
+def check_instruments(backend, rng):
+    """Batch-size scheduler (tf.data input), small-loss discarding, GNS, diagnostics."""
+    from keras_bigbatch.callbacks import BatchSizeScheduler
+    from keras_bigbatch.callbacks import GradientNoiseScale
+    from keras_bigbatch.callbacks import LayerDiagnostics
+    from keras_bigbatch.callbacks import SmallLossDiscardingSchedule
+    from keras_bigbatch.data import make_scheduled_dataset
+    from keras_bigbatch.losses import SmallLossDiscarding
+
+    x = rng.normal(size=(1000, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.05, momentum=0.9),
+                  SmallLossDiscarding(keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                      fraction=0.3, epochs=2))
+    scheduler = BatchSizeScheduler({0: 32, 2: 64, 3: 200})
+    steps = []
+
+    class Steps(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+        def on_epoch_end(self, epoch, logs=None):
+            steps.append(int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) - self.start)
+
+    gns = GradientNoiseScale(x, y, batch_size=256, micro_batch_size=32, every=10)
+    diagnostics = LayerDiagnostics(x, y, every=20)
+    history = model.fit(make_scheduled_dataset(x, y, scheduler), epochs=5, verbose=0,
+                        callbacks=[scheduler, SmallLossDiscardingSchedule(), gns, diagnostics,
+                                   Steps()]).history
+    check(f"{backend}: BatchSizeScheduler exact steps per epoch", steps == [31, 31, 15, 5, 5])
+    check(f"{backend}: small-loss discarding switched off after 2 epochs",
+          history["discard_fraction"] == [0.3, 0.3, 0.0, 0.0, 0.0])
+    check(f"{backend}: gradient noise scale logged and finite",
+          len(history["gradient_noise_scale"]) == 5
+          and np.isfinite(history["gradient_noise_scale"]).all())
+    kernel = model.trainable_variables[0].path
+    check(f"{backend}: layer diagnostics recorded",
+          diagnostics.history["step"][:2] == [1, 21]
+          and np.isfinite(diagnostics.history["stride"][kernel]).all())
+    value = SmallLossDiscarding("mse", 0.5)(np.zeros((4, 1)), np.array([[1.0], [2.0], [3.0], [4.0]]))
+    check(f"{backend}: SmallLossDiscarding hand value", abs(float(value) - 12.5) < 1e-5)
+
+
 def check(name, condition):
     print(("ok   " if condition else "FAIL ") + name, flush=True)
     if not condition:
@@ -127,6 +172,7 @@ def main():
           and keras.optimizers.serialize(loaded.optimizer)["config"]["learning_rate"]["class_name"]
           == "Warmup")
     check_optimizers(backend, rng)
+    check_instruments(backend, rng)
     print(f"ALL OK on {backend}")
 
 

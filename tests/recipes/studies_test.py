@@ -1,0 +1,43 @@
+"""The issue-4 study scripts run end to end at smoke size (digits, seconds)."""
+
+import importlib.util
+import os
+
+import pytest
+
+RECIPES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "recipes")
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(RECIPES, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gradient_scaling(tmp_path):
+    results = load("study_gradient_scaling").main(["--size", "smoke", "--out", str(tmp_path)])
+    for part in (results["initialization"], results["after 1 epochs"]):
+        # the noise part follows n^-1/2 once the finite-population factor is divided out,
+        # while E|g| flattens towards |g_full|
+        assert part["slope noise corrected"] == pytest.approx(-0.5, abs=0.1)
+        assert -0.2 < part["slope E|g|"] < 0
+        assert part["rows"][-1]["E|g-g_full|"] < 1e-6 * part["rows"][-1]["E|g|"]  # n = N
+    assert (tmp_path / "results.png").stat().st_size > 10000
+
+
+def test_smith_schedules(tmp_path):
+    results = load("study_smith_schedules").main(["--size", "smoke", "--out", str(tmp_path)])
+    for name in ("decay", "increase", "hybrid"):
+        assert results[name]["updates"] == results[name]["planned_updates"]
+        assert results[name]["test_accuracy"] > 0.8
+        assert results[name]["noise_scale"] == pytest.approx(results["decay"]["noise_scale"])
+    assert results["increase"]["batch_sizes"] == [16, 32, 64, 128]
+    assert results["increase"]["updates"] < 0.5 * results["decay"]["updates"]
+
+
+def test_small_loss_discarding(tmp_path):
+    results = load("study_small_loss_discarding").main(["--size", "smoke", "--out", str(tmp_path)])
+    assert len(results) == 5 and all(
+        row["test_accuracy"] > 0.8 for key, row in results.items() if key != "seed")

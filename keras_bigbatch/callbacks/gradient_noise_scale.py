@@ -27,7 +27,7 @@ def noise_scale_estimates(small_norm_sq, big_norm_sq, small_batch_size, big_batc
 class GradientNoiseScale(keras.callbacks.Callback):
     """Estimates the critical batch size B_simple = tr(Sigma) / |G|^2.
 
-    Every `every` optimizer steps the callback draws `batch_size` random
+    After every `every` optimizer updates the callback draws `batch_size` random
     training examples, splits them into `batch_size // micro_batch_size`
     micro-batches, and takes the loss gradient of each (model called with
     `training=False`, nothing updated):
@@ -121,15 +121,18 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self.history = {"step": [], "b_simple": [], "gradient_sq": [], "trace": []}
 
     def on_train_begin(self, logs=None):
-        self._probe = GradientProbe(lambda: self.model, self.loss)
+        if self._probe is None:  # one probe (one traced function) across fits
+            self._probe = GradientProbe(lambda: self.model, self.loss)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = self._epoch_start + batch + 1
-        if step % self.every == 0:
-            self.measure(step)
+    def on_train_batch_begin(self, batch, logs=None):
+        # A batch-begin hook keeps Keras's asynchronous batch-end dispatch
+        # (a batch-end hook would force a device sync every step).
+        done = self._epoch_start + batch  # updates made so far
+        if done and done % self.every == 0:
+            self.measure(done)
 
     def measure(self, step=None):
         """Takes one measurement now; returns the smoothed B_simple."""

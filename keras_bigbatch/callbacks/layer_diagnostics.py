@@ -97,7 +97,8 @@ class LayerDiagnostics(keras.callbacks.Callback):
         return float(keras.ops.convert_to_numpy(rate))
 
     def on_train_begin(self, logs=None):
-        self._probe = GradientProbe(lambda: self.model, self.loss)
+        if self._probe is None:  # one probe (one traced function) across fits
+            self._probe = GradientProbe(lambda: self.model, self.loss)
         self._chosen = self._selected()
         if self._initial is None:
             self._initial = self._weights()
@@ -106,7 +107,11 @@ class LayerDiagnostics(keras.callbacks.Callback):
         self._epoch_start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_batch_begin(self, batch, logs=None):
+        # Only batch-begin hooks: Keras keeps dispatching batch ends
+        # asynchronously (a batch-end hook would sync the device every step).
+        # The update of a measured step is read at the next step's begin.
         step = self._epoch_start + batch + 1  # the update about to run
+        self._finish()
         if (step - 1) % self.every:
             return
         index = self._rng.choice(len(self.x), self.batch_size, replace=False)
@@ -114,7 +119,7 @@ class LayerDiagnostics(keras.callbacks.Callback):
         grads = [grads[i].astype(np.float64) for i, _ in self._chosen]
         self._pending = (step, self._weights(), grads, self._learning_rate())
 
-    def on_train_batch_end(self, batch, logs=None):
+    def _finish(self):
         if self._pending is None:
             return
         step, before, grads, rate = self._pending
@@ -136,6 +141,7 @@ class LayerDiagnostics(keras.callbacks.Callback):
                 self.history[quantity].setdefault(path, []).append(value)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._finish()
         if logs is None or not self.history["step"]:
             return
         for quantity in QUANTITIES:

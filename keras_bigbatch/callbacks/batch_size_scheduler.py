@@ -4,6 +4,7 @@ import warnings
 
 import keras
 
+from keras_bigbatch.callbacks._steps import optimizer_steps
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 from keras_bigbatch.schedules.batch_size import BatchSizeSchedule
 
@@ -108,13 +109,10 @@ class BatchSizeScheduler(keras.callbacks.Callback):
             )
         for each in self._feeds:
             each.set_epoch(epoch, batch_size)
-        self._epoch_start = self._iterations()
+        self._epoch_start = optimizer_steps(self.model)
         self.history["epoch"].append(epoch)
         self.history["batch_size"].append(batch_size)
         self.history["steps"].append(steps)
-
-    def _iterations(self):
-        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_epoch_end(self, epoch, logs=None):
         # Keras 3.15 (TensorFlow backend, steps_per_execution=1) increments
@@ -122,7 +120,7 @@ class BatchSizeScheduler(keras.callbacks.Callback):
         # iterator runs out. Undo that phantom step so step-based learning
         # rate schedules stay aligned with the updates really made.
         expected = self._epoch_start + self.history["steps"][-1]
-        if self._iterations() > expected:
+        if optimizer_steps(self.model) > expected:
             self.model.optimizer.iterations.assign(expected)
         if logs is not None:
             logs["batch_size"] = self.history["batch_size"][-1]

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_bigbatch.callbacks._gradients import GradientProbe
+from keras_bigbatch.callbacks._steps import optimizer_steps
 from keras_bigbatch.distribute.batching import check_positive_int
 from keras_bigbatch.optimizers._arguments import check_fraction
 
@@ -120,12 +121,8 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self._epoch_start = 0
         self.history = {"step": [], "b_simple": [], "gradient_sq": [], "trace": []}
 
-    def on_train_begin(self, logs=None):
-        if self._probe is None:  # one probe (one traced function) across fits
-            self._probe = GradientProbe(lambda: self.model, self.loss)
-
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._epoch_start = optimizer_steps(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
         # A batch-begin hook keeps Keras's asynchronous batch-end dispatch
@@ -136,7 +133,7 @@ class GradientNoiseScale(keras.callbacks.Callback):
 
     def measure(self, step=None):
         """Takes one measurement now; returns the smoothed B_simple."""
-        if self._probe is None:
+        if self._probe is None:  # one probe (one traced function) across fits
             self._probe = GradientProbe(lambda: self.model, self.loss)
         index = self._rng.choice(len(self.x), self.batch_size, replace=False)
         micro = self.batch_size // self.micro_batch_size

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_bigbatch.callbacks._gradients import GradientProbe
+from keras_bigbatch.callbacks._steps import optimizer_steps
 from keras_bigbatch.distribute.batching import check_positive_int
 
 QUANTITIES = ("distance", "grad_mean_abs", "stride", "loss_stride", "curvature_radius")
@@ -92,9 +93,7 @@ class LayerDiagnostics(keras.callbacks.Callback):
                 for i, _ in self._chosen]
 
     def _learning_rate(self):
-        optimizer = self.model.optimizer
-        rate = optimizer.learning_rate
-        return float(keras.ops.convert_to_numpy(rate))
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def on_train_begin(self, logs=None):
         if self._probe is None:  # one probe (one traced function) across fits
@@ -104,7 +103,7 @@ class LayerDiagnostics(keras.callbacks.Callback):
             self._initial = self._weights()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._epoch_start = optimizer_steps(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
         # Only batch-begin hooks: Keras keeps dispatching batch ends

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from keras_bigbatch.callbacks._steps import optimizer_steps
+
 
 def log_spaced_steps(last_step, points):
     """About `points` integer steps spaced evenly in log(step), 1..last_step."""
@@ -75,17 +77,14 @@ class WeightDistance(keras.callbacks.Callback):
         self.history["distance"].append(value)
         return value
 
-    def _iterations(self):
-        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
     def on_train_begin(self, logs=None):
         if self._initial is None:
             self._initial = [w.astype(np.float64) for w in self._weights()]
-            self._record(self._iterations())
+            self._record(optimizer_steps(self.model))
 
     def on_epoch_begin(self, epoch, logs=None):
         # One read of the step counter per epoch; batch hooks add `batch`.
-        self._epoch_start = self._iterations()
+        self._epoch_start = optimizer_steps(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
         # `batch` is the index of the last batch run, also when several
@@ -95,7 +94,7 @@ class WeightDistance(keras.callbacks.Callback):
             self._record(step)
 
     def on_epoch_end(self, epoch, logs=None):
-        value = self._record(self._iterations())
+        value = self._record(optimizer_steps(self.model))
         if logs is not None:
             logs["weight_distance"] = value
 

@@ -57,11 +57,7 @@ def make_dataset(
     check_positive_int("global_batch_size", global_batch_size)
     num_replicas = strategy.num_replicas_in_sync if strategy else 1
     per_replica_batch_size(global_batch_size, num_replicas)
-    if len(x) != len(y):
-        raise ValueError(
-            "Arguments `x` and `y` must have the same number of examples. "
-            f"Received: len(x)={len(x)}, len(y)={len(y)}"
-        )
+    check_examples(x, y)
     if drop_remainder and len(x) < global_batch_size:
         raise ValueError(
             f"Argument `global_batch_size` ({global_batch_size}) is larger "
@@ -82,6 +78,20 @@ def make_dataset(
         np.asarray(x), np.asarray(y), global_batch_size, shuffle, seed,
         drop_remainder, repeat, shard,
     )
+    return finish(dataset)
+
+
+def check_examples(x, y):
+    """Raises unless `x` and `y` hold the same number of examples."""
+    if len(x) != len(y):
+        raise ValueError(
+            "Arguments `x` and `y` must have the same number of examples. "
+            f"Received: len(x)={len(x)}, len(y)={len(y)}"
+        )
+
+
+def finish(dataset):
+    """Deterministic order, element-wise sharding, prefetching."""
     options = tf.data.Options()
     # In-memory data has no files to shard: each worker shards by element.
     options.experimental_distribute.auto_shard_policy = (

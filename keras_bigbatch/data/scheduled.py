@@ -12,6 +12,8 @@ one epoch at one batch size.
 import numpy as np
 import tensorflow as tf
 
+from keras_bigbatch.data.pipeline import check_examples
+from keras_bigbatch.data.pipeline import finish
 from keras_bigbatch.distribute.batching import check_positive_int
 
 
@@ -67,11 +69,7 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
             f"BatchSizeScheduler. Received: scheduler={scheduler!r}"
         )
     x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(
-            "Arguments `x` and `y` must have the same number of examples. "
-            f"Received: len(x)={len(x)}, len(y)={len(y)}"
-        )
+    check_examples(x, y)
     count = check_positive_int("len(x)", len(x))
     num_replicas = strategy.num_replicas_in_sync if strategy else 1
     scheduler.schedule.check(count, num_replicas)
@@ -99,10 +97,4 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
         )
 
-    dataset = tf.data.Dataset.range(1).flat_map(one_epoch)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA
-    )
-    options.deterministic = True
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return finish(tf.data.Dataset.range(1).flat_map(one_epoch))

@@ -24,8 +24,7 @@ Expected (2 CPU cores): SGD-SB ~90%, layer-wise rows 88.5-89.3% at batch
 4096; about 3 minutes for the table. See the README for the measured table.
 
 Command:
-    python -m keras_bigbatch.training recipes/layerwise_optimizers.py
-    (add --size smoke for the CI-sized version)
+    keras-bigbatch train layerwise_optimizers          (add --size smoke for CI)
 """
 
 from keras_bigbatch.schedules import Regime
@@ -33,14 +32,17 @@ from keras_bigbatch.schedules import scale_learning_rate
 
 
 def get_config(size="default"):
+    # Defaults.
+    train_examples, test_examples = None, None
+    small_batch, large_batch, mid_batch, epochs, warmup, boundaries = 128, 4096, 1024, 10, 2, (6, 8)
+    low = {"SGD-SB": 0.885, "LARS": 0.88, "MCLR": 0.875, "PercentDelta": 0.875}
+    # Smoke override block: CI-sized.
     if size == "smoke":
         train_examples, test_examples = 2048, 1000
-        small_batch, large_batch, mid_batch, epochs, warmup = 32, 512, 128, 2, 0.5
-        boundaries = ()
-    else:
-        train_examples, test_examples = None, None
-        small_batch, large_batch, mid_batch, epochs, warmup = 128, 4096, 1024, 10, 2
-        boundaries = (6, 8)
+        small_batch, large_batch, mid_batch, epochs, warmup, boundaries = 32, 512, 128, 2, 0.5, ()
+        low = {"SGD-SB": 0.70, "LARS": 0.5, "MCLR": 0.5, "PercentDelta": 0.5}
+
+    # Derived values.
     small = Regime(batch_size=small_batch, epochs=epochs, learning_rate=0.1, boundaries=boundaries)
     large = small.replace(batch_size=large_batch)
     linear = large.replace(
@@ -50,36 +52,36 @@ def get_config(size="default"):
 
     def poly(learning_rate, batch_size=large_batch):
         return Regime(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate,
-                      warmup_epochs=warmup, polynomial_power=2)
+                      warmup_epochs=warmup, polynomial_power=2).get_config()
 
-    lars_args = {"trust_coefficient": 0.001, "weight_decay": 5e-4}
-    common = dict(
-        dataset="fashion_mnist",
-        model="mlp",
-        hidden_units=(256, 256, 256),
-        normalization_momentum=0.9,
-        momentum=0.9,
-        seed=0,
-        train_examples=train_examples,
-        test_examples=test_examples,
-        distance_points=4,
-    )
+    lars = {"name": "lars", "momentum": 0.9, "trust_coefficient": 0.001, "weight_decay": 5e-4}
     return {
         "name": "layerwise_optimizers",
         "description": (
             "LARS / MCLR / PercentDelta vs Keras SGD and Lamb on Fashion-MNIST, "
             f"MLP 3x256+BN, batch {large_batch} (and {mid_batch})"
         ),
+        "seed": 0,
+        "data": {"source": "fashion_mnist", "train_examples": train_examples,
+                 "test_examples": test_examples},
+        "model": {"name": "mlp", "hidden_units": (256, 256, 256), "normalization": "batch",
+                  "normalization_momentum": 0.9},
+        "optimizer": {"name": "sgd", "momentum": 0.9},
+        "schedule": small.get_config(),
+        "evaluation": {"evaluations": 10, "distance_points": 0},
         "runs": [
-            dict(name="SGD-SB", regime=small, **common),
-            dict(name="SGD-LB", regime=large, **common),
-            dict(name="SGD-LB+linear+wu", regime=linear, **common),
-            dict(name="Lamb", regime=poly(0.03), optimizer="lamb", **common),
-            dict(name="LARS", regime=poly(10.0), optimizer="lars", optimizer_args=lars_args, **common),
-            dict(name="MCLR", regime=poly(0.003), optimizer="mclr", **common),
-            dict(name="PercentDelta", regime=poly(0.1), optimizer="percent_delta", **common),
-            dict(name=f"LARS-{mid_batch}", regime=poly(5.0, mid_batch), optimizer="lars",
-                 optimizer_args=lars_args, **common),
-            dict(name=f"MCLR-{mid_batch}", regime=poly(0.003, mid_batch), optimizer="mclr", **common),
+            {"name": "SGD-SB"},
+            {"name": "SGD-LB", "schedule": large.get_config()},
+            {"name": "SGD-LB+linear+wu", "schedule": linear.get_config()},
+            {"name": "Lamb", "schedule": poly(0.03), "optimizer": {"name": "lamb"}},
+            {"name": "LARS", "schedule": poly(10.0), "optimizer": lars},
+            {"name": "MCLR", "schedule": poly(0.003), "optimizer": {"name": "mclr", "momentum": 0.9}},
+            {"name": "PercentDelta", "schedule": poly(0.1),
+             "optimizer": {"name": "percent_delta", "momentum": 0.9}},
+            {"name": f"LARS-{mid_batch}", "schedule": poly(5.0, mid_batch), "optimizer": lars},
+            {"name": f"MCLR-{mid_batch}", "schedule": poly(0.003, mid_batch),
+             "optimizer": {"name": "mclr", "momentum": 0.9}},
         ],
+        "report": {"panels": ["test_accuracy"]},
+        "expected": {name: {"test_accuracy": (bound, 1.0)} for name, bound in low.items()},
     }

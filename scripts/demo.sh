@@ -2,4 +2,4 @@
 # The main demo: Hoffer et al.'s generalization-gap table on Fashion-MNIST.
 # Usage: bash scripts/demo.sh [extra arguments, e.g. --size smoke --strategy mirrored]
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
-exec "$VENV/bin/python" -m keras_bigbatch.training recipes/generalization_gap.py "$@"
+exec "$VENV/bin/keras-bigbatch" train generalization_gap "$@"

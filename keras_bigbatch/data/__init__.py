@@ -1,22 +1,32 @@
-"""Real data sets read from local files, and global-batch tf.data pipelines.
+"""Data sources and global-batch tf.data pipelines.
 
-The readers need only numpy; `make_dataset` and `make_scheduled_dataset`
-import TensorFlow.
+The readers and the source registry need only numpy; building datasets
+(`make_dataset`, `make_scheduled_dataset`, `DataSource.dataset`) imports
+TensorFlow when first called.
 """
 
+from keras_bigbatch.data.arrays import ArraySource
+from keras_bigbatch.data.digits import digits_source
 from keras_bigbatch.data.digits import load_digits
+from keras_bigbatch.data.fashion_mnist import fashion_mnist_source
 from keras_bigbatch.data.fashion_mnist import load_fashion_mnist
 from keras_bigbatch.data.fashion_mnist import load_split
 from keras_bigbatch.data.idx import DataFileError
 from keras_bigbatch.data.idx import read_idx
+from keras_bigbatch.data.registry import get_source
+from keras_bigbatch.data.registry import register_source
+from keras_bigbatch.data.registry import source_arguments
+from keras_bigbatch.data.registry import source_names
+from keras_bigbatch.data.source import DataSource
+from keras_bigbatch.durations import steps_per_epoch
 
 
 def __getattr__(name):
     # tf.data helpers import TensorFlow lazily, so the readers stay light.
-    if name in ("make_dataset", "steps_per_epoch"):
+    if name == "make_dataset":
         from keras_bigbatch.data import pipeline
 
-        return getattr(pipeline, name)
+        return pipeline.make_dataset
     if name == "make_scheduled_dataset":
         from keras_bigbatch.data import scheduled
 
@@ -25,12 +35,20 @@ def __getattr__(name):
 
 
 __all__ = [
+    "ArraySource",
     "DataFileError",
+    "DataSource",
+    "digits_source",
+    "fashion_mnist_source",
+    "get_source",
     "load_digits",
     "load_fashion_mnist",
     "load_split",
     "make_dataset",
     "make_scheduled_dataset",
     "read_idx",
+    "register_source",
+    "source_arguments",
+    "source_names",
     "steps_per_epoch",
 ]

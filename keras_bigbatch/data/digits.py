@@ -4,7 +4,13 @@ It ships inside scikit-learn, so it loads offline in a fraction of a second,
 which makes it the real data set of choice for fast tests.
 """
 
+import functools
+
 import numpy as np
+
+from keras_bigbatch.data.arrays import ArraySource
+from keras_bigbatch.data.arrays import take_examples
+from keras_bigbatch.data.registry import register_source
 
 
 def load_digits(test_fraction=0.25, seed=0):
@@ -31,3 +37,17 @@ def load_digits(test_fraction=0.25, seed=0):
     n_test = int(round(len(labels) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return (images[train], labels[train]), (images[test], labels[test])
+
+
+@register_source("digits")
+@functools.lru_cache(maxsize=2)
+def digits_source(test_fraction=0.25, split_seed=0, train_examples=None, test_examples=None):
+    """The digits as an `ArraySource`: images float32 in [0, 1], (8, 8), 10 classes.
+
+    Args:
+        test_fraction / split_seed: see `load_digits`.
+        train_examples / test_examples: keep only the first N of a split.
+    """
+    train, test = load_digits(test_fraction, split_seed)
+    return ArraySource("digits", take_examples(train, train_examples, "train_examples"),
+                       take_examples(test, test_examples, "test_examples"), num_classes=10)

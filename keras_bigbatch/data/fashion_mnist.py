@@ -6,12 +6,16 @@ you name with the `data_dir` argument or the environment variable
 `KERAS_BIGBATCH_FASHION_MNIST_DIR`.
 """
 
+import functools
 import os
 
 import numpy as np
 
+from keras_bigbatch.data.arrays import ArraySource
+from keras_bigbatch.data.arrays import take_examples
 from keras_bigbatch.data.idx import DataFileError
 from keras_bigbatch.data.idx import read_idx
+from keras_bigbatch.data.registry import register_source
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 ENV_VAR = "KERAS_BIGBATCH_FASHION_MNIST_DIR"
@@ -96,3 +100,23 @@ def load_fashion_mnist(data_dir=None):
     Images are uint8 `(N, 28, 28)`; labels int64 `(N,)`. See `load_split`.
     """
     return load_split("train", data_dir), load_split("test", data_dir)
+
+
+@register_source("fashion_mnist")
+@functools.lru_cache(maxsize=2)
+def fashion_mnist_source(dir=None, train_examples=None, test_examples=None):  # noqa: A002
+    """Fashion-MNIST as an `ArraySource`: images float32 in [0, 1], (28, 28).
+
+    Args:
+        dir: folder of the IDX files (see `load_split`).
+        train_examples / test_examples: keep only the first N examples of a
+            split (None = all; for smoke runs).
+    """
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(dir)
+    return ArraySource(
+        "fashion_mnist",
+        take_examples((x_train.astype(np.float32) / 255.0, y_train), train_examples, "train_examples"),
+        take_examples((x_test.astype(np.float32) / 255.0, y_test), test_examples, "test_examples"),
+        num_classes=NUM_CLASSES,
+    )
+

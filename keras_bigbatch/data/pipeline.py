@@ -12,8 +12,9 @@ this division is exact, so every replica (and every ghost batch of a
 import numpy as np
 import tensorflow as tf
 
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.distribute import batching
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch.durations import steps_per_epoch
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 
 
@@ -28,6 +29,7 @@ def make_dataset(
     drop_remainder=True,
     repeat=False,
     shard=None,
+    start_step=0,
 ):
     """Builds a batched, shuffled `tf.data.Dataset` from in-memory arrays.
 
@@ -50,6 +52,9 @@ def make_dataset(
             of a multi-worker job feeds; see
             `tf.distribute.InputContext.input_pipeline_id`). `count` must
             divide `global_batch_size`; requires `drop_remainder=True`.
+        start_step: with `repeat=True`, the first global batch to yield:
+            batch t of the endless stream depends only on (seed, t), so
+            starting at t continues an interrupted run exactly.
 
     Returns:
         A `tf.data.Dataset` of `(x_batch, y_batch)` global batches.
@@ -74,9 +79,14 @@ def make_dataset(
                 f"count, count dividing global_batch_size ({global_batch_size})"
                 f" and drop_remainder=True. Received: shard={shard!r}"
             )
+    if start_step and not repeat:
+        raise ValueError(
+            "Argument `start_step` needs repeat=True (an endless stream of "
+            f"global batches). Received: start_step={start_step}, repeat={repeat}"
+        )
     dataset = _index_batches(
         np.asarray(x), np.asarray(y), global_batch_size, shuffle, seed,
-        drop_remainder, repeat, shard,
+        drop_remainder, repeat, shard, start_step,
     )
     return finish(dataset)
 
@@ -101,10 +111,8 @@ def finish(dataset):
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-
-
 def _index_batches(
-    x, y, global_batch_size, shuffle, seed, drop_remainder, repeat, shard
+    x, y, global_batch_size, shuffle, seed, drop_remainder, repeat, shard, start_step=0
 ):
     """Batches gathered by index from a stateless per-epoch permutation.
 
@@ -139,7 +147,7 @@ def _index_batches(
 
     if repeat:
         # Epoch e of the endless stream is permutation (seed, e).
-        dataset = tf.data.Dataset.range(2**62).map(
+        dataset = tf.data.Dataset.range(start_step, 2**62).map(
             lambda b: gather(b, b // batches_per_epoch),
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
         )
@@ -165,9 +173,3 @@ def _index_batches(
         )
     return dataset
 
-
-def steps_per_epoch(num_examples, global_batch_size, drop_remainder=True):
-    """Optimizer steps in one pass over `num_examples` examples."""
-    check_positive_int("global_batch_size", global_batch_size)
-    full, rest = divmod(num_examples, global_batch_size)
-    return full if drop_remainder or not rest else full + 1

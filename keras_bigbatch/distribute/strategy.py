@@ -3,12 +3,13 @@
 Known limits of Keras 3 / TF 2.21 that this package plans around:
 
 * `model.fit` fails under `MultiWorkerMirroredStrategy`
-  (keras-team/keras#20585): the trainer runs multi-worker jobs with its own
-  distributed loop (`keras_bigbatch.training.custom_loop`).
+  (keras-team/keras#20585): `enable_multi_worker_fit` mends it, and the
+  trainer calls it before fitting under that strategy.
 * `jit_compile=True` fails under a multi-device `MirroredStrategy` on CPU:
   `compile_options` turns XLA off whenever more than one replica is in sync.
 """
 
+import json
 import os
 
 STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "auto")
@@ -66,6 +67,39 @@ def _tpu_strategy():
     return tf.distribute.TPUStrategy(resolver)
 
 
+def check_tf_config(text):
+    """Parses a `TF_CONFIG` value for a multi-worker job; returns the dict.
+
+    Raises:
+        ValueError: not JSON, no `cluster.worker` list of "host:port"
+            addresses, or a `task` that is not a worker index in range
+            (the message shows what was found and what is valid).
+    """
+    example = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+               '"task": {"type": "worker", "index": 0}}')
+    if not text:
+        raise ValueError("strategy='multi-worker' needs the TF_CONFIG environment variable, "
+                         f"e.g. TF_CONFIG='{example}'.")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error}); expected e.g. "
+                         f"'{example}'. Received: TF_CONFIG={text!r}") from None
+    workers = config.get("cluster", {}).get("worker") if isinstance(config, dict) else None
+    if not isinstance(workers, list) or not workers or not all(
+            isinstance(w, str) and ":" in w for w in workers):
+        raise ValueError("TF_CONFIG must list the workers as cluster.worker = "
+                         f"[\"host:port\", ...], e.g. '{example}'. Received: TF_CONFIG={text!r}")
+    task = config.get("task", {})
+    index = task.get("index") if isinstance(task, dict) else None
+    if task.get("type", "worker") not in ("worker", "chief") or isinstance(index, bool) or (
+            not isinstance(index, int)) or not 0 <= index < len(workers):
+        raise ValueError(
+            f"TF_CONFIG's task must be {{\"type\": \"worker\", \"index\": i}} with i in "
+            f"[0, {len(workers)}) for its {len(workers)} worker(s). Received: task={task!r}")
+    return config
+
+
 def get_strategy(name="default", cpu_devices=None):
     """Returns a `tf.distribute.Strategy` by name.
 
@@ -75,7 +109,7 @@ def get_strategy(name="default", cpu_devices=None):
             * `"mirrored"`: `MirroredStrategy` over all local GPUs, or over
               `cpu_devices` logical CPU devices when given;
             * `"multi-worker"`: `MultiWorkerMirroredStrategy`, configured by
-              the `TF_CONFIG` environment variable;
+              the `TF_CONFIG` environment variable (checked first);
             * `"tpu"`: `TPUStrategy` (`TPU_NAME` names a remote TPU);
             * `"auto"`: TPU if the environment names one, else mirrored over
               the GPUs if there are several, else default.
@@ -84,7 +118,9 @@ def get_strategy(name="default", cpu_devices=None):
             exercise real multi-replica code).
 
     Raises:
-        ValueError: unknown `name`, or `cpu_devices` with another strategy.
+        ValueError: unknown `name`, `cpu_devices` with another strategy, or
+            (multi-worker) a `TF_CONFIG` that does not parse or names this
+            worker out of range.
     """
     if name not in STRATEGIES:
         raise ValueError(
@@ -105,6 +141,7 @@ def get_strategy(name="default", cpu_devices=None):
             return tf.distribute.MirroredStrategy(configure_cpu_devices(cpu_devices))
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
+        check_tf_config(os.environ.get("TF_CONFIG", ""))
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         return _tpu_strategy()

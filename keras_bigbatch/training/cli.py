@@ -1,97 +1,174 @@
-"""Command line: run a recipe, print its table, write JSON and a plot.
+"""The `keras-bigbatch` command.
 
-    python -m keras_bigbatch.training recipes/generalization_gap.py \
-        [--size default|smoke] [--strategy default|mirrored|multi-worker|tpu|auto] \
-        [--cpu-devices N] [--seed S] [--data-dir DIR] [--out results/NAME]
+    keras-bigbatch train RECIPE [--size smoke] [--set KEY=VALUE ...] [--runs A,B]
+                         [--strategy NAME] [--cpu-devices N] [--output DIR]
+    keras-bigbatch list
+
+RECIPE is a registered name (`keras-bigbatch list`) or a recipe file.
+`--set` takes dotted keys (`schedule.batch_size=1024`, `data.dir=/data`,
+`seed=1`), each parsed to the type of the value it replaces, and applies to
+every run. `--output DIR` (default `results/RECIPE`) receives
+`results.json` (rewritten after every run, so an interrupted table keeps its
+finished rows), `results.png`, and per run `RUN/model.keras` and
+`RUN/history.json`. Under a multi-worker strategy worker i > 0 writes into
+`DIR/worker-i/` instead.
+
+`python -m keras_bigbatch.training RECIPE ...` is `keras-bigbatch train RECIPE ...`.
+Exit status: 0 on success, 2 for bad input (the message says what is valid).
 """
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 import time
+
+from keras_bigbatch.distribute.strategy import STRATEGIES
+from keras_bigbatch.training import recipes as recipes_lib
+from keras_bigbatch.training import report
+
+
+class UsageError(Exception):
+    """Bad input: printed as `error: ...`, exit status 2."""
 
 
 def _parser():
-    from keras_bigbatch.distribute.strategy import STRATEGIES
-    from keras_bigbatch.training.recipes import SIZES
-
     parser = argparse.ArgumentParser(
-        prog="python -m keras_bigbatch.training",
-        description="Run a keras_bigbatch recipe and report its results.",
-    )
-    parser.add_argument("recipe", help="path of a recipe file, e.g. recipes/generalization_gap.py")
-    parser.add_argument("--size", choices=SIZES, default="default",
-                        help="'smoke' shrinks everything for CI (default: %(default)s)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="default")
-    parser.add_argument("--cpu-devices", type=int, default=None,
-                        help="with --strategy mirrored: mirror over N logical CPU devices")
-    parser.add_argument("--seed", type=int, default=None, help="override every run's seed")
-    parser.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
-    parser.add_argument("--runs", default=None,
-                        help="comma-separated run names to keep (default: all)")
-    parser.add_argument("--out", default=None,
-                        help="output folder (default: results/<recipe name>)")
+        prog="keras-bigbatch", description="Train Keras models with very large batches.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser("train", help="run a recipe and report its results")
+    train.add_argument("recipe", help="a registered recipe name (see `list`) or a recipe file")
+    train.add_argument("--size", choices=recipes_lib.SIZES, default="default",
+                       help="'smoke' shrinks everything for CI (default: %(default)s)")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="change a config value for every run, e.g. schedule.epochs=3 "
+                            "(repeatable)")
+    train.add_argument("--runs", default=None, help="comma-separated run names (default: all)")
+    train.add_argument("--strategy", choices=STRATEGIES, default="default")
+    train.add_argument("--cpu-devices", type=int, default=None,
+                       help="with --strategy mirrored: mirror over N logical CPU devices")
+    train.add_argument("--seed", type=int, default=None, help="shorthand for --set seed=N")
+    train.add_argument("--output", "--out", dest="output", default=None,
+                       help="output folder (default: results/RECIPE)")
+    commands.add_parser("list", help="list the registered recipes, data sources and models")
     return parser
 
 
-def main(argv=None):
-    args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_bigbatch.training.recipes import load_recipe
+def _overrides(args):
+    pairs = []
+    for item in args.overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set schedule.epochs=3")
+        pairs.append((key.strip(), value))
+    if args.seed is not None:
+        pairs.append(("seed", str(args.seed)))
+    return pairs
 
+
+def _check_writable(folder):
     try:
-        recipe = load_recipe(args.recipe, args.size, seed=args.seed, data_dir=args.data_dir)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    runs = recipe["runs"]
-    if args.runs:
-        wanted = args.runs.split(",")
-        unknown = sorted(set(wanted) - {r["name"] for r in runs})
-        if unknown:
-            print(f"error: unknown run name(s) {unknown}; the recipe has "
-                  f"{[r['name'] for r in runs]}", file=sys.stderr)
-            return 2
-        runs = [r for r in runs if r["name"] in wanted]
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(f"--output {folder!r} cannot be written: {error}. "
+                         "Give a folder you can write to.") from None
 
-    from keras_bigbatch.data import DataFileError
+
+def _worker_output(output, strategy):
+    """`output` for the chief (task 0); `output/worker-i` for worker i > 0."""
+    from keras_bigbatch.distribute import strategy as strategy_lib
+
+    if not strategy_lib.is_multi_worker(strategy):
+        return output
+    task = strategy.cluster_resolver.task_id
+    return output if not task else os.path.join(output, f"worker-{task}")
+
+
+def _list():
+    from keras_bigbatch import data
+    from keras_bigbatch.training import registry
+
+    print("recipes:")
+    for name in recipes_lib.recipe_names():
+        recipe = recipes_lib.load_recipe(name, "smoke")
+        runs = ", ".join(run["name"] for run in recipe["runs"])
+        print(f"  {name}: {recipe.get('description', '')}\n    runs: {runs}")
+    print("data sources: " + ", ".join(data.source_names()))
+    print("models: " + ", ".join(registry.model_names()))
+    print("losses: " + ", ".join(registry.loss_names()))
+    print("optimizers: any Keras optimizer name, e.g. sgd, lamb, adamw; "
+          "and lars, mclr, percent_delta, cblr")
+    return 0
+
+
+def _train(args):
+    recipe = recipes_lib.load_recipe(args.recipe, args.size)
+    wanted = args.runs.split(",") if args.runs else None
+    configs = recipes_lib.run_configs(recipe, wanted, _overrides(args))
+    panels = report.check_panels(recipe.get("report", {}).get("panels", ["test_accuracy"]))
+    output = args.output or os.path.join("results", recipe["name"])
+    _check_writable(output)
+
     from keras_bigbatch.distribute import get_strategy
-    from keras_bigbatch.training import report
-    from keras_bigbatch.training.config import TrainConfig
-    from keras_bigbatch.training.trainer import train
+    from keras_bigbatch.training import trainer
 
-    try:
-        configs = [TrainConfig.from_dict(run) for run in runs]
-        strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
-    except (ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    out = args.out or os.path.join("results", recipe["name"])
-    print(f"{recipe['name']} ({args.size}): {len(configs)} runs on "
-          f"{strategy.num_replicas_in_sync} replica(s); results in {out}/", flush=True)
+    strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
+    for config in configs:  # every run's batch sizes, before the first one trains
+        trainer.check_batch_sizes(config, strategy.num_replicas_in_sync)
+    output = _worker_output(output, strategy)
+    _check_writable(output)
+    print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
+          f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
     results = []
     start = time.perf_counter()
     for config in configs:
-        try:
-            results.append(train(config, strategy))
-        except DataFileError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        payload = {
+        result = trainer.train(config, strategy)
+        model = result.pop("model")
+        run_folder = os.path.join(output, config["name"])
+        os.makedirs(run_folder, exist_ok=True)
+        model.save(os.path.join(run_folder, "model.keras"))
+        report.write_history(os.path.join(run_folder, "history.json"), result)
+        results.append(result)
+        report.write_json(os.path.join(output, "results.json"), {
             "recipe": recipe["name"], "size": args.size, "strategy": args.strategy,
-            "results": report.serializable(results),
-        }
-        # Written after every run: an interrupted table keeps its rows.
-        report.write_json(os.path.join(out, "results.json"), payload)
-    total = time.perf_counter() - start
+            "overrides": dict(_overrides(args)), "results": results,
+            "expected": report.check_expected(results, recipe.get("expected", {})),
+        })
     print()
     print(report.format_table(results))
-    print(f"\ntotal wall time {total:.0f} s")
-    for result in results:
-        print(f"  {result['name']}: d||w - w0|| / d ln(t) = {report.log_slope(result):.3f}")
-    report.plot(os.path.join(out, "results.png"), results, recipe.get("description", ""))
-    print(f"wrote {out}/results.json and {out}/results.png")
+    print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
+    if "distance" in panels:
+        for result in results:
+            print(f"  {result['name']}: d||w - w0|| / d ln(t) = {report.log_slope(result):.3f}")
+    checks = report.check_expected(results, recipe.get("expected", {}))
+    if checks:
+        print(f"expected ({args.size}):\n{report.format_checks(checks)}")
+    report.plot(os.path.join(output, "results.png"), results, panels,
+                recipe.get("description", ""))
+    print(f"wrote {output}/results.json, {output}/results.png and RUN/model.keras per run")
     return 0
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("train", "list") and not argv[0].startswith("-"):
+        argv.insert(0, "train")  # `python -m keras_bigbatch.training RECIPE ...`
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_bigbatch.data import DataFileError
+
+    try:
+        return _list() if args.command == "list" else _train(args)
+    except (UsageError, ValueError, DataFileError, json.JSONDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the runs that finished are in results.json", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

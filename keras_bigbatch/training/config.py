@@ -1,145 +1,232 @@
-"""One training run, declared: `TrainConfig`."""
+"""Run configs: sectioned dicts, their defaults, overrides and checks.
 
-import dataclasses
+A run config has a few top-level keys and one section per concern:
 
-from keras_bigbatch.models._normalization import check_normalization
+```
+name        the run's label (a row of the results table)
+seed        seeds weights, data order and dropout
+precision   "float32", "mixed_float16" or "mixed_bfloat16"
+data        {"source": registered data source, **its arguments}
+model       {"name": registered model, **its arguments}
+optimizer   {"name": Keras or registered optimizer, **its arguments}
+schedule    keras_bigbatch.schedules.Regime arguments; batch_size is GLOBAL
+loss        {"name": registered loss, **its arguments}
+evaluation  how often and how to measure (see DEFAULTS)
+```
+
+`resolve(config)` fills in `DEFAULTS`, checks every key against what it
+configures (a data source's, model's, optimizer's or loss's own arguments,
+`Regime`'s), and builds nothing. Dotted keys (`"schedule.batch_size"`)
+address one entry; `parse_override` turns `--set key=value` text into a
+value of the type the key already has.
+"""
+
+import ast
+import copy
+import inspect
+
+from keras_bigbatch.arguments import check_choice
+from keras_bigbatch.arguments import check_non_negative_int
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.schedules import Regime
 
-DATASETS = ("fashion_mnist", "digits")
-MODELS = ("mlp", "keskar_f1", "small_cnn")
-OPTIMIZERS = ("sgd", "lars", "mclr", "percent_delta", "lamb")
+SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation")
+# The entry that names what a section configures; a section dict that names
+# another one replaces the section instead of updating it.
+_IDENTITY = {"data": "source", "model": "name", "optimizer": "name", "loss": "name"}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+DEFAULTS = {
+    "name": "run",
+    "seed": 0,
+    "precision": "float32",
+    "data": {"source": "fashion_mnist"},
+    "model": {"name": "mlp"},
+    "optimizer": {"name": "sgd", "momentum": 0.9},
+    "schedule": {"batch_size": 128, "epochs": 10, "learning_rate": 0.1},
+    "loss": {"name": "sparse_categorical_crossentropy"},
+    "evaluation": {
+        # test accuracy is measured this many times, spread over the epochs (>= 1)
+        "evaluations": 10,
+        # per-replica batch of the evaluation passes
+        "batch_size": 1000,
+        # points of the log-spaced ||w_t - w_0|| record (0 = not recorded)
+        "distance_points": 0,
+        # also measure accuracy on the whole training set at the end
+        "train_accuracy": True,
+    },
+}
+_TOP_LEVEL = ("name", "seed", "precision")
 
 
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything one run of the trainer needs; validated on construction.
+def _schedule_arguments():
+    return {p.name: p.default for p in inspect.signature(Regime).parameters.values()}
 
-    The batch size is `regime.batch_size`, always the *global* batch size;
-    the per-replica batch is `regime.batch_size // num_replicas_in_sync`.
 
-    Attributes:
-        name: label of the run (a row of a results table).
-        regime: a `Regime` (or its config dict): global batch size, epochs,
-            learning rate, decay boundaries and warm-up.
-        dataset: `"fashion_mnist"` or `"digits"`.
-        data_dir: folder of the Fashion-MNIST IDX files (None = default).
-        train_examples / test_examples: use only the first N examples
-            (None = all); for smoke runs.
-        model: `"mlp"`, `"keskar_f1"` or `"small_cnn"`.
-        hidden_units: widths of the MLP's hidden layers.
-        normalization: `"batch"`, `"ghost"` or `"none"`.
-        virtual_batch_size: ghost batch size for `"ghost"`; it must divide
-            the per-replica batch size.
-        normalization_momentum: momentum of the (ghost) batch-norm moving
-            statistics, in [0, 1). Keras's default is 0.99.
-        momentum: momentum in [0, 1) of `sgd`, `lars`, `mclr` and
-            `percent_delta` (unused by `lamb`).
-        optimizer: `"sgd"` (keras SGD), `"lars"`, `"mclr"`,
-            `"percent_delta"` (keras_bigbatch.optimizers) or `"lamb"`
-            (keras Lamb). The learning rate always comes from `regime`.
-        optimizer_args: extra keyword arguments of the optimizer (e.g.
-            `{"trust_coefficient": 0.001, "weight_decay": 5e-4}`).
-        seed: seeds weights, shuffling and dropout.
-        evaluations: how many times test accuracy is measured during
-            training (spread evenly over the epochs), >= 1.
-        distance_points: points of the log-spaced weight-distance record.
+def valid_keys(config, section):
+    """{key: default} that `section` of `config` accepts."""
+    from keras_bigbatch import data
+    from keras_bigbatch.training import registry
+
+    entries = config.get(section, {})
+    if section == "data":
+        return {"source": None, **data.source_arguments(entries.get("source"))}
+    if section == "model":
+        return {"name": None, **registry.model_arguments(entries.get("name"))}
+    if section == "optimizer":
+        arguments = registry.optimizer_arguments(entries.get("name"))
+        arguments.pop("learning_rate")  # always from `schedule`
+        return {"name": None, **arguments}
+    if section == "loss":
+        return {"name": None, **registry.loss_arguments(entries.get("name"))}
+    if section == "schedule":
+        return _schedule_arguments()
+    return dict(DEFAULTS["evaluation"])
+
+
+def merge(base, changes):
+    """A deep copy of `base` with `changes` applied.
+
+    `changes` may hold whole sections and dotted keys
+    (`"model.virtual_batch_size"`), applied in order. A section is merged
+    key by key, unless it names another data source, model, optimizer or
+    loss than the one in `base`: then it replaces the section (another
+    optimizer takes other arguments).
     """
-
-    name: str
-    regime: Regime
-    dataset: str = "fashion_mnist"
-    data_dir: str = None
-    train_examples: int = None
-    test_examples: int = None
-    model: str = "mlp"
-    hidden_units: tuple = (256, 256, 256)
-    normalization: str = "batch"
-    virtual_batch_size: int = None
-    normalization_momentum: float = 0.99
-    momentum: float = 0.9
-    optimizer: str = "sgd"
-    optimizer_args: dict = dataclasses.field(default_factory=dict)
-    seed: int = 0
-    evaluations: int = 10
-    distance_points: int = 40
-
-    def __post_init__(self):
-        if isinstance(self.regime, dict):
-            self.regime = Regime(**self.regime)
-        if not isinstance(self.regime, Regime):
-            raise ValueError(
-                "Argument `regime` must be a keras_bigbatch.schedules.Regime "
-                f"or its config dict. Received: regime={self.regime!r}"
-            )
-        if self.dataset not in DATASETS:
-            raise ValueError(
-                f"Argument `dataset` must be one of {DATASETS}. "
-                f"Received: dataset={self.dataset!r}"
-            )
-        if self.model not in MODELS:
-            raise ValueError(
-                f"Argument `model` must be one of {MODELS}. "
-                f"Received: model={self.model!r}"
-            )
-        check_normalization(self.normalization, self.virtual_batch_size)
-        if self.normalization == "ghost" and (
-            self.regime.batch_size % self.virtual_batch_size
-        ):
-            raise ValueError(
-                f"Argument `virtual_batch_size` ({self.virtual_batch_size}) "
-                "must divide the global batch size "
-                f"({self.regime.batch_size}). "
-                f"Received: virtual_batch_size={self.virtual_batch_size}"
-            )
-        if not 0.0 <= self.normalization_momentum < 1.0:
-            raise ValueError(
-                "Argument `normalization_momentum` must be in [0, 1). "
-                f"Received: normalization_momentum={self.normalization_momentum}"
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(
-                f"Argument `momentum` must be in [0, 1). Received: momentum={self.momentum}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"Argument `optimizer` must be one of {OPTIMIZERS}. "
-                f"Received: optimizer={self.optimizer!r}"
-            )
-        if not isinstance(self.optimizer_args, dict):
-            raise ValueError(
-                "Argument `optimizer_args` must be a dict of keyword arguments. "
-                f"Received: optimizer_args={self.optimizer_args!r}"
-            )
-        for name in ("train_examples", "test_examples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value <= 0):
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if "." in key:
+            section, entry = key.split(".", 1)
+            if section not in SECTIONS:
                 raise ValueError(
-                    f"Argument `{name}` must be a positive integer or None. "
-                    f"Received: {name}={value!r}"
+                    f"Unknown config key {key!r}: a dotted key starts with one of "
+                    f"the sections {SECTIONS}."
                 )
-        for name in ("evaluations", "distance_points"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Argument `{name}` must be an integer >= 1. "
-                    f"Received: {name}={value!r}"
-                )
-        self.hidden_units = tuple(self.hidden_units)
+            merged.setdefault(section, {})[entry] = copy.deepcopy(value)
+        elif key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ValueError(f"Config section {key!r} must be a dict. Received: {key}={value!r}")
+            identity = _IDENTITY.get(key)
+            current = merged.get(key, {})
+            if identity in value and value[identity] != current.get(identity):
+                merged[key] = {}
+            merged.setdefault(key, {}).update(copy.deepcopy(value))
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
-    @classmethod
-    def from_dict(cls, values):
-        """Builds a config from a dict, naming any unknown key."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+
+def resolve(config):
+    """`config` on top of `DEFAULTS`, every key checked; returns a new dict.
+
+    Raises:
+        ValueError: an unknown top-level key, section entry, data source,
+            model, optimizer or loss, or a bad value (the message names it
+            and lists what is valid).
+    """
+    unknown = sorted(set(config) - set(_TOP_LEVEL) - set(SECTIONS))
+    if unknown:
+        raise ValueError(
+            f"Unknown config key(s) {unknown}; valid top-level keys are "
+            f"{sorted(_TOP_LEVEL + SECTIONS)}."
+        )
+    resolved = merge(DEFAULTS, config)
+    for section in SECTIONS:
+        valid = valid_keys(resolved, section)
+        unknown = sorted(set(resolved[section]) - set(valid))
         if unknown:
             raise ValueError(
-                f"Unknown training option(s) {unknown}; valid options are "
-                f"{sorted(known)}."
+                f"Unknown key(s) {[f'{section}.{k}' for k in unknown]}; "
+                f"`{section}` accepts {sorted(valid)}."
             )
-        return cls(**values)
+    check_non_negative_int("seed", resolved["seed"])
+    check_choice("precision", resolved["precision"], PRECISIONS)
+    if not isinstance(resolved["name"], str) or not resolved["name"] or "/" in resolved["name"]:
+        raise ValueError(
+            "Argument `name` must be a non-empty string without '/' (it names the "
+            f"run's output folder). Received: name={resolved['name']!r}"
+        )
+    regime(resolved)  # Regime checks its own arguments
+    evaluation = resolved["evaluation"]
+    check_positive_int("evaluation.evaluations", evaluation["evaluations"])
+    check_positive_int("evaluation.batch_size", evaluation["batch_size"])
+    check_non_negative_int("evaluation.distance_points", evaluation["distance_points"])
+    return resolved
 
-    def to_dict(self):
-        values = dataclasses.asdict(self)
-        values["regime"] = self.regime.get_config()
-        values["hidden_units"] = list(self.hidden_units)
-        return values
+
+def regime(config):
+    """The config's schedule as a `Regime` (batch_size is the global batch)."""
+    schedule = dict(config["schedule"])
+    if "boundaries" in schedule:
+        schedule["boundaries"] = tuple(schedule["boundaries"])
+    return Regime(**schedule)
+
+
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+def parse_override(key, text, current):
+    """`--set key=text` as a value of the type `current` (the value it replaces).
+
+    bool: true/false/yes/no/1/0; int; float (ints accepted); tuple/list:
+    comma-separated numbers or a Python literal; None or str: a Python
+    literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text.
+
+    Raises:
+        ValueError: `text` is not of the key's type (names key and type).
+    """
+    def fail(kind, example):
+        raise ValueError(
+            f"--set {key}={text}: expected {kind}, e.g. --set {key}={example}."
+        ) from None
+
+    if isinstance(current, bool):
+        lowered = text.strip().lower()
+        if lowered in _TRUE + _FALSE:
+            return lowered in _TRUE
+        fail("true or false", "true")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            fail("an integer", 10)
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            fail("a number", 0.1)
+    if isinstance(current, (tuple, list)):
+        try:
+            value = ast.literal_eval(text if text.strip() else "()")
+        except (ValueError, SyntaxError):
+            fail("a comma-separated list", "6,8")
+        if isinstance(value, (int, float)):
+            value = (value,)
+        if not isinstance(value, (tuple, list)):
+            fail("a comma-separated list", "6,8")
+        return type(current)(value)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def lookup(config, key):
+    """The value at dotted `key` of a resolved config, or the key's default.
+
+    Raises `KeyError` if the key is not valid for the config.
+    """
+    if "." not in key:
+        if key not in _TOP_LEVEL:
+            raise KeyError(key)
+        return config[key]
+    section, entry = key.split(".", 1)
+    if section not in SECTIONS:
+        raise KeyError(key)
+    if entry in config[section]:
+        return config[section][entry]
+    valid = valid_keys(config, section)
+    if entry not in valid:
+        raise KeyError(key)
+    default = valid[entry]
+    return None if default is inspect.Parameter.empty else default

@@ -71,4 +71,26 @@ class CurvatureModel(keras.Model):
         diagonals = [None if hv is None else z * hv for z, hv in zip(probes, hessian_vector)]
         self.optimizer.update_curvature(diagonals, variables)
         self.optimizer.apply(grads, variables)
+        self._track_loss(loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _track_loss(self, loss, x):
+        """Updates the `"loss"` metric the way Keras's own `train_step` does.
+
+        Keras's `train_step` updates its private `self._loss_tracker` with
+        the step's loss, weighted by the batch size (so the epoch's logged
+        loss is the mean over examples, the last partial batch included);
+        `compute_metrics` only updates the compiled metrics. The public way
+        to reach that tracker is `self.metrics`, where it is the metric named
+        `"loss"` (as in the Keras guide "Customizing what happens in
+        `fit()`"). Keras also multiplies by the replica count first
+        (`unscale_loss_for_distribution`); with the single replica
+        `compile` allows, that factor is 1.
+        """
+        import tensorflow as tf
+
+        first = next(i for i in keras.tree.flatten(x) if i is not None)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss, sample_weight=tf.shape(first)[0])
+                return

@@ -1,36 +1,123 @@
-"""Loading recipes: Python files with one `get_config(size)` function."""
+"""Recipes: a registered name or a Python file with one `get_config(size)`.
 
+`get_config(size)` returns a sectioned config:
+
+```
+name, description      what the recipe reproduces
+seed, precision, data, model, optimizer, schedule, loss, evaluation
+                       the defaults every run starts from (see training.config)
+runs                   [{"name": ..., changes}]: one results-table row each;
+                       changes are sections or dotted keys
+report                 {"panels": [...], "columns": [...]} (training.report)
+expected               {run name: {result key: [low, high]}}: what the smoke
+                       test and the report check
+```
+
+Registered recipes are the modules of `keras_bigbatch.recipes` (the
+repository's `recipes/` folder, installed with the package).
+"""
+
+import importlib
 import importlib.util
 import os
+import pkgutil
+
+from keras_bigbatch.training import config as config_lib
 
 SIZES = ("default", "smoke")
+_RECIPE_KEYS = ("description", "runs", "report", "expected")
 
 
-def load_recipe(path, size="default", **overrides):
-    """Imports the recipe file at `path` and returns `get_config(size)`.
+def recipe_names():
+    """The registered recipe names, sorted."""
+    import keras_bigbatch.recipes as package
 
-    A recipe config is a dict with `name`, `description` and `runs`, a list
-    of `TrainConfig` dicts (one per table row). `overrides` (e.g. `seed`,
-    `data_dir`) are applied to every run.
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                  if not m.name.startswith("_"))
+
+
+def _module(recipe):
+    if recipe.endswith(".py") or os.sep in recipe:
+        if not os.path.isfile(recipe):
+            raise ValueError(
+                f"Recipe file not found: {recipe!r}. Give a registered recipe name "
+                f"({', '.join(recipe_names())}) or the path of a recipe file."
+            )
+        name = "keras_bigbatch_recipe_" + os.path.splitext(os.path.basename(recipe))[0]
+        spec = importlib.util.spec_from_file_location(name, recipe)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    if recipe not in recipe_names():
+        raise ValueError(
+            f"Unknown recipe {recipe!r}; registered recipes are {recipe_names()} "
+            "(`keras-bigbatch list`), or give the path of a recipe file."
+        )
+    return importlib.import_module(f"keras_bigbatch.recipes.{recipe}")
+
+
+def load_recipe(recipe, size="default"):
+    """`get_config(size)` of a registered recipe name or a recipe file path.
+
+    Raises:
+        ValueError: unknown recipe or size, no `get_config`, or no runs.
     """
     if size not in SIZES:
-        raise ValueError(
-            f"Argument `size` must be one of {SIZES}. Received: size={size!r}"
-        )
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"Recipe file not found: {path!r}. Recipes live in the repository's "
-            "recipes/ folder, e.g. recipes/generalization_gap.py."
-        )
-    name = "keras_bigbatch_recipe_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+        raise ValueError(f"Argument `size` must be one of {SIZES}. Received: size={size!r}")
+    module = _module(recipe)
     if not hasattr(module, "get_config"):
-        raise ValueError(f"Recipe {path!r} defines no get_config(size) function.")
+        raise ValueError(f"Recipe {recipe!r} defines no get_config(size) function.")
     config = module.get_config(size)
     if not config.get("runs"):
-        raise ValueError(f"Recipe {path!r} returned no runs for size={size!r}.")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    config["runs"] = [{**run, **overrides} for run in config["runs"]]
+        raise ValueError(f"Recipe {recipe!r} returned no runs for size={size!r}.")
+    config.setdefault("name", os.path.splitext(os.path.basename(recipe))[0])
     return config
+
+
+def _override(config, key, text):
+    try:
+        current = config_lib.lookup(config, key)
+    except KeyError:
+        raise ValueError(_unknown_key_message(config, key)) from None
+    value = config_lib.parse_override(key, text, current)
+    return config_lib.resolve(config_lib.merge(config, {key: value}))
+
+
+def _unknown_key_message(config, key):
+    section = key.split(".", 1)[0]
+    if "." in key and section in config_lib.SECTIONS:
+        valid = sorted(f"{section}.{k}" for k in config_lib.valid_keys(config, section))
+        return f"--set {key}: unknown key; `{section}` accepts {valid}."
+    return (f"--set {key}: unknown key; valid keys are seed, precision, or "
+            f"SECTION.KEY with SECTION one of {config_lib.SECTIONS}.")
+
+
+def run_configs(recipe, runs=None, overrides=()):
+    """The recipe's resolved run configs.
+
+    Args:
+        recipe: a config from `load_recipe`.
+        runs: names of the runs to keep, in the recipe's order (None: all).
+        overrides: `(dotted key, text)` pairs from `--set`, applied to every
+            run after its own changes, each parsed to the type of the value
+            it replaces.
+
+    Raises:
+        ValueError: an unknown run name, key or value (the message lists
+            what is valid).
+    """
+    names = [run["name"] for run in recipe["runs"]]
+    if runs is not None:
+        unknown = [name for name in runs if name not in names]
+        if unknown:
+            raise ValueError(f"Unknown run name(s) {unknown}; the recipe has {names}.")
+    base = {k: v for k, v in recipe.items() if k not in _RECIPE_KEYS and k != "name"}
+    configs = []
+    for run in recipe["runs"]:
+        if runs is not None and run["name"] not in runs:
+            continue
+        config = config_lib.resolve(config_lib.merge(base, run))
+        for key, text in overrides:
+            config = _override(config, key, text)
+        configs.append(config)
+    return configs

@@ -1,109 +1,124 @@
-"""The strategy-aware trainer that runs every recipe (TensorFlow only).
+"""One trainer, two calls: `build(config, strategy)` and `fit(config, model, strategy)`.
 
-    global_batch_size      = regime.batch_size
+    global_batch_size      = config["schedule"]["batch_size"]
     per_replica_batch_size = global_batch_size / strategy.num_replicas_in_sync
+    steps_per_epoch        = train examples // global_batch_size
 
-The model and optimizer are built inside `strategy.scope()`. Single-host
-strategies (default, mirrored, TPU) train with `model.fit`; a
-`MultiWorkerMirroredStrategy` trains with `custom_loop.fit_distributed`
-because `model.fit` fails there in Keras 3 (keras-team/keras#20585).
+Every strategy trains with Keras's own `model.fit` on
+`strategy.distribute_datasets_from_function(source.dataset)`: each worker
+reads its slice of every global batch, cut into per-replica batches, so step
+t sees global batch t under any strategy. Under MultiWorkerMirroredStrategy
+`enable_multi_worker_fit` first mends keras-team/keras#20585. The compiled
+Keras loss scales each replica's mean by 1/replicas and the optimizer sums
+the replicas' gradients: one update on a global batch equals the
+one-device update on that batch (tested against one device).
+
+Recipes, the command line, the Keras Tuner HyperModel and the notebooks all
+go through these two calls. TensorFlow only.
 """
 
-import inspect
+import contextlib
 import sys
 import time
 
 import keras
-import numpy as np
 
 from keras_bigbatch import data as data_lib
-from keras_bigbatch import models
-from keras_bigbatch import optimizers
+from keras_bigbatch import durations
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute import batching
 from keras_bigbatch.distribute import strategy as strategy_lib
-from keras_bigbatch.training import custom_loop
-from keras_bigbatch.training.config import TrainConfig
-
-EVAL_BATCH_SIZE = 1000
-
-
-def load_data(config):
-    """Returns `(x_train, y_train), (x_test, y_test)` as float32 in [0, 1]."""
-    if config.dataset == "fashion_mnist":
-        (x_train, y_train), (x_test, y_test) = data_lib.load_fashion_mnist(
-            config.data_dir
-        )
-        x_train = x_train.astype(np.float32) / 255.0
-        x_test = x_test.astype(np.float32) / 255.0
-    else:
-        (x_train, y_train), (x_test, y_test) = data_lib.load_digits()
-    if config.train_examples:
-        x_train, y_train = x_train[: config.train_examples], y_train[: config.train_examples]
-    if config.test_examples:
-        x_test, y_test = x_test[: config.test_examples], y_test[: config.test_examples]
-    return (x_train, y_train), (x_test, y_test)
+from keras_bigbatch.optimizers import CBLR
+from keras_bigbatch.training import config as config_lib
+from keras_bigbatch.training import registry
+from keras_bigbatch.training.curvature import CurvatureModel
 
 
-def build_model(config, input_shape, num_classes):
-    """Builds the config's model (call inside `strategy.scope()`)."""
-    common = dict(
-        normalization=config.normalization,
-        virtual_batch_size=config.virtual_batch_size,
-        normalization_momentum=config.normalization_momentum,
-        seed=config.seed,
-    )
-    if config.model == "mlp":
-        return models.mlp(input_shape, num_classes, config.hidden_units, **common)
-    if config.model == "keskar_f1":
-        return models.keskar_f1(input_shape, num_classes, **common)
-    return models.small_cnn(input_shape, num_classes, **common)
+def _strategy(strategy):
+    import tensorflow as tf
+
+    return strategy or tf.distribute.get_strategy()
 
 
-def build_optimizer(config, learning_rate):
-    """Builds the config's optimizer (call inside `strategy.scope()`).
-
-    Raises:
-        ValueError: `optimizer_args` names an argument the optimizer does
-            not take (the message lists the ones it does).
-    """
-    args = dict(config.optimizer_args)
-    if config.optimizer == "lamb":
-        cls = keras.optimizers.Lamb
-    else:
-        cls = {
-            "sgd": keras.optimizers.SGD,
-            "lars": optimizers.LARS,
-            "mclr": optimizers.MCLR,
-            "percent_delta": optimizers.PercentDelta,
-        }[config.optimizer]
-        args.setdefault("momentum", config.momentum)
-    allowed = set(inspect.signature(cls.__init__).parameters)
-    allowed |= set(inspect.signature(keras.optimizers.Optimizer.__init__).parameters)
-    allowed -= {"self", "args", "kwargs", "learning_rate"}
-    unknown = sorted(set(args) - allowed)
-    if unknown:
-        raise ValueError(
-            f"Argument `optimizer_args` has {unknown}, which {cls.__name__} does "
-            f"not take; valid: {sorted(allowed)}. "
-            f"Received: optimizer_args={config.optimizer_args!r}"
-        )
-    return cls(learning_rate=learning_rate, **args)
+def source(config):
+    """The config's `DataSource` (sources cache their arrays)."""
+    args = dict(config["data"])
+    return data_lib.get_source(args.pop("source"), **args)
 
 
 def check_batch_sizes(config, num_replicas):
-    """Validates global/per-replica/ghost batch sizes before anything runs."""
-    per_replica = batching.per_replica_batch_size(
-        config.regime.batch_size, num_replicas
-    )
-    if config.normalization == "ghost" and per_replica % config.virtual_batch_size:
+    """Validates global, per-replica and ghost batch sizes; returns per-replica.
+
+    Raises:
+        ValueError: the replicas do not divide the global batch, or a ghost
+            batch (`model.virtual_batch_size`) does not divide the per-replica
+            batch. The message names the sizes and what would be valid.
+    """
+    global_batch = config["schedule"]["batch_size"]
+    per_replica = batching.per_replica_batch_size(global_batch, num_replicas)
+    ghost = config["model"].get("virtual_batch_size")
+    if config["model"].get("normalization") == "ghost" and ghost and per_replica % ghost:
         raise ValueError(
-            f"Argument `virtual_batch_size` ({config.virtual_batch_size}) must "
-            f"divide the per-replica batch size ({per_replica} = global batch "
-            f"{config.regime.batch_size} / {num_replicas} replicas). "
-            f"Received: virtual_batch_size={config.virtual_batch_size}"
+            f"Argument `model.virtual_batch_size` ({ghost}) must divide the "
+            f"per-replica batch size ({per_replica} = global batch {global_batch} / "
+            f"{num_replicas} replicas). Received: model.virtual_batch_size={ghost}"
         )
     return per_replica
+
+
+@contextlib.contextmanager
+def _dtype_policy(name):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def build(config, strategy=None):
+    """The config's model, compiled inside `strategy.scope()`.
+
+    Seeds Keras with `config["seed"]`, builds the registered model under the
+    config's precision policy, the optimizer with the schedule's learning
+    rates (`Regime.to_schedule`), the loss, and compiles with the
+    `accuracy` metric. With CBLR the model becomes a `CurvatureModel`.
+    Under `mixed_float16` Keras wraps the optimizer in a
+    `LossScaleOptimizer`.
+
+    Args:
+        config: a run config (partial dicts are completed from
+            `config.DEFAULTS` and checked).
+        strategy: a `tf.distribute.Strategy`; default: the current one.
+
+    Returns:
+        The compiled `keras.Model`.
+    """
+    config = config_lib.resolve(config)
+    strategy = _strategy(strategy)
+    check_batch_sizes(config, strategy.num_replicas_in_sync)
+    data = source(config)
+    regime = config_lib.regime(config)
+    model_args = {k: v for k, v in config["model"].items() if k != "name"}
+    model_args.setdefault("seed", config["seed"])
+    optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
+    loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
+    keras.utils.set_random_seed(config["seed"])
+    with _dtype_policy(config["precision"]), strategy.scope():
+        model = registry.build_model(config["model"]["name"], data.element_spec[0].shape,
+                                     data.num_classes, **model_args)
+        optimizer = registry.build_optimizer(
+            config["optimizer"]["name"], regime.to_schedule(data.num_examples("train")),
+            **optimizer_args)
+        if isinstance(optimizer, CBLR):
+            model = CurvatureModel(model.inputs, model.outputs, name=model.name)
+        model.compile(
+            optimizer=optimizer,
+            loss=registry.build_loss(config["loss"]["name"], **loss_args),
+            metrics=["accuracy"],
+            **strategy_lib.compile_options(strategy),
+        )
+    return model
 
 
 class _Progress(keras.callbacks.Callback):
@@ -121,7 +136,7 @@ class _Progress(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
             return
         parts = [f"[{self.name}] epoch {epoch + 1}/{self.epochs}"]
-        for key in ("loss", "accuracy", "val_accuracy"):
+        for key in ("loss", "accuracy", "test_accuracy"):
             if key in logs:
                 parts.append(f"{key} {logs[key]:.4f}")
         parts.append(f"{time.perf_counter() - self.start:.0f}s")
@@ -129,145 +144,119 @@ class _Progress(keras.callbacks.Callback):
 
 
 class _TestAccuracy(keras.callbacks.Callback):
-    """Adds `val_accuracy` (accuracy on the test set) to some epochs' logs."""
+    """Adds `test_accuracy` to the logs of every `every`-th and the last epoch."""
 
     def __init__(self, evaluate, dataset, every, epochs):
         super().__init__()
         self.evaluate, self.dataset = evaluate, dataset
         self.every, self.epochs = every, epochs
-        self.final = None  # accuracy after the last epoch, once measured
+        self.epochs_measured, self.accuracies = [], []
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and (
-            (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs
-        ):
-            logs["val_accuracy"] = self.evaluate(self.dataset)
-            if epoch + 1 == self.epochs:
-                self.final = logs["val_accuracy"]
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
+            self.measure(epoch + 1, logs)
+
+    def measure(self, epochs_done, logs=None):
+        accuracy = self.evaluate(self.dataset)
+        self.epochs_measured.append(epochs_done)
+        self.accuracies.append(accuracy)
+        if logs is not None:
+            logs["test_accuracy"] = accuracy
 
 
-def train(config, strategy=None, callbacks=(), verbose=True):
-    """Runs one training run and returns its measurements.
+def fit(config, model, strategy=None, callbacks=(), verbose=True):
+    """Trains a model from `build` and returns its measurements.
 
     Args:
-        config: a `TrainConfig` or a dict of its fields.
-        strategy: a `tf.distribute.Strategy`; default: the default strategy.
+        config: the run config `model` was built from.
+        model: the compiled model (built under the same `strategy`).
+        strategy: the `tf.distribute.Strategy`; default: the current one.
         callbacks: extra Keras callbacks for `fit`.
-        verbose: print progress lines.
+        verbose: print a header and about 5 progress lines.
 
     Returns:
-        A dict with `name`, `test_accuracy`, `train_accuracy`, `updates`,
-        `epochs`, `wall_time_s`, `global_batch_size`,
+        A dict: `name`, `test_accuracy`, `train_accuracy` (None when
+        `evaluation.train_accuracy` is off), `updates`, `epochs`,
+        `steps_per_epoch`, `wall_time_s`, `global_batch_size`,
         `per_replica_batch_size`, `num_replicas`, `curve` (updates, test
-        accuracy) and `distance` (updates, ||w - w0||), plus the config.
+        accuracy), `distance` (updates, ||w - w0||; empty unless
+        `evaluation.distance_points`), `history` (Keras's History dict) and
+        `config` (the resolved config).
     """
-    import tensorflow as tf
+    from keras_bigbatch.distribute import enable_multi_worker_fit
+    from keras_bigbatch.training.evaluation import make_evaluator
 
-    if isinstance(config, dict):
-        config = TrainConfig.from_dict(config)
-    strategy = strategy or tf.distribute.get_strategy()
+    config = config_lib.resolve(config)
+    strategy = _strategy(strategy)
     num_replicas = strategy.num_replicas_in_sync
     per_replica = check_batch_sizes(config, num_replicas)
-    (x_train, y_train), (x_test, y_test) = load_data(config)
-    regime = config.regime
+    data = source(config)
+    regime = config_lib.regime(config)
     global_batch = regime.batch_size
-    steps_per_epoch = data_lib.steps_per_epoch(len(x_train), global_batch)
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"Global batch size {global_batch} exceeds the {len(x_train)} "
-            "training examples: no full batch exists. "
-            f"Received: batch_size={global_batch}"
-        )
-    epochs = max(1, round(regime.total_steps(len(x_train)) / steps_per_epoch))
-    validation_freq = max(1, epochs // config.evaluations)
-    num_classes = int(max(y_train.max(), y_test.max())) + 1
-
-    keras.utils.set_random_seed(config.seed)
-    with strategy.scope():
-        model = build_model(config, x_train.shape[1:], num_classes)
-        optimizer = build_optimizer(config, regime.to_schedule(len(x_train)))
-        model.compile(
-            optimizer=optimizer,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-            **strategy_lib.compile_options(strategy),
-        )
-    test_ds = data_lib.make_dataset(
-        x_test, y_test, EVAL_BATCH_SIZE * num_replicas, strategy=strategy,
-        shuffle=False, drop_remainder=False,
-    )
-    evaluate = custom_loop.make_evaluator(model, strategy)
-    test_accuracy_callback = _TestAccuracy(evaluate, test_ds, validation_freq, epochs)
-    distance = WeightDistance(epochs * steps_per_epoch, config.distance_points)
-    run_callbacks = [
-        distance,
-        test_accuracy_callback,
-        *callbacks,
-    ]
-    if verbose:
-        run_callbacks.append(_Progress(config.name, epochs))
-        print(
-            f"[{config.name}] {regime.describe()}; {num_replicas} replica(s) x "
-            f"{per_replica} = global batch {global_batch}; "
-            f"{epochs * steps_per_epoch} updates",
-            flush=True,
-        )
-    start = time.perf_counter()
+    steps_per_epoch = data.steps_per_epoch(global_batch)
+    total_steps = durations.epochs_to_steps(regime.epochs, steps_per_epoch)
+    epochs = max(1, round(total_steps / steps_per_epoch))
+    evaluation = config["evaluation"]
     if strategy_lib.is_multi_worker(strategy):
-        dataset_fn = custom_loop.worker_dataset_fn(
-            x_train, y_train, global_batch, config.seed, num_replicas
-        )
-        history = custom_loop.fit_distributed(
-            model, strategy, dataset_fn, epochs, steps_per_epoch, run_callbacks
-        )
-    else:
-        train_ds = data_lib.make_dataset(
-            x_train, y_train, global_batch, strategy=strategy, seed=config.seed,
-            repeat=True,
-        )
-        history = model.fit(
-            train_ds,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=run_callbacks,
-            shuffle=False,  # make_dataset already shuffles, seeded
-            verbose=0,
-        ).history
+        enable_multi_worker_fit()
+
+    eval_batch = evaluation["batch_size"] * num_replicas
+    test_data = data.dataset("test", eval_batch)
+    evaluate = make_evaluator(model, strategy)
+    test_accuracy = _TestAccuracy(evaluate, test_data,
+                                  max(1, epochs // evaluation["evaluations"]), epochs)
+    run_callbacks = [test_accuracy]
+    distance = None
+    if evaluation["distance_points"]:
+        distance = WeightDistance(epochs * steps_per_epoch, evaluation["distance_points"])
+        run_callbacks.insert(0, distance)
+    run_callbacks.extend(callbacks)
+    if verbose:
+        run_callbacks.append(_Progress(config["name"], epochs))
+        print(f"[{config['name']}] {regime.describe()}; {num_replicas} replica(s) x "
+              f"{per_replica} = global batch {global_batch}; "
+              f"{epochs * steps_per_epoch} updates", flush=True)
+
+    seed = config["seed"]
+    train_data = strategy.distribute_datasets_from_function(
+        lambda context: data.dataset("train", global_batch, context, seed=seed))
+    start = time.perf_counter()
+    history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=run_callbacks, shuffle=False, verbose=0).history
     wall_time = time.perf_counter() - start
-    # The callback already measured the final epoch; evaluate again only if
-    # training stopped early (a user callback set stop_training).
-    test_accuracy = test_accuracy_callback.final
-    if test_accuracy is None:
-        test_accuracy = evaluate(test_ds)
-    train_eval_ds = data_lib.make_dataset(
-        x_train, y_train, EVAL_BATCH_SIZE * num_replicas, strategy=strategy,
-        shuffle=False, drop_remainder=False,
-    )
-    train_accuracy = evaluate(train_eval_ds)
-    val_accuracy = history.get("val_accuracy", [])
-    val_epochs = [
-        e for e in range(1, epochs + 1)
-        if e % validation_freq == 0 or e == epochs
-    ][: len(val_accuracy)]
+    epochs_run = len(history.get("loss", ()))
+    if test_accuracy.epochs_measured[-1:] != [epochs_run]:  # a callback stopped training early
+        test_accuracy.measure(epochs_run)
+    train_accuracy = None
+    if evaluation["train_accuracy"]:
+        train_accuracy = evaluate(data.dataset("train", eval_batch, training=False))
     return {
-        "name": config.name,
-        "test_accuracy": test_accuracy,
+        "name": config["name"],
+        "test_accuracy": test_accuracy.accuracies[-1],
         "train_accuracy": train_accuracy,
-        "updates": int(keras.ops.convert_to_numpy(optimizer.iterations)),
-        "epochs": epochs,
+        "updates": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "epochs": epochs_run,
+        "steps_per_epoch": steps_per_epoch,
         "wall_time_s": wall_time,
         "global_batch_size": global_batch,
         "per_replica_batch_size": per_replica,
         "num_replicas": num_replicas,
         "curve": {
-            "updates": [e * steps_per_epoch for e in val_epochs],
-            "test_accuracy": [float(a) for a in val_accuracy],
+            "updates": [e * steps_per_epoch for e in test_accuracy.epochs_measured],
+            "test_accuracy": [float(a) for a in test_accuracy.accuracies],
         },
         "distance": {
-            "updates": distance.history["step"],
-            "distance": distance.history["distance"],
+            "updates": distance.history["step"] if distance else [],
+            "distance": distance.history["distance"] if distance else [],
         },
-        "config": config.to_dict(),
-        "model": model,
+        "history": {k: [float(v) for v in values] for k, values in history.items()},
+        "config": config,
     }
 
+
+def train(config, strategy=None, callbacks=(), verbose=True):
+    """`build` then `fit`; the result also holds the trained `model`."""
+    model = build(config, strategy)
+    result = fit(config, model, strategy, callbacks, verbose)
+    result["model"] = model
+    return result

@@ -14,18 +14,15 @@ updates. Bar from the issue: increase within 0.3 point of decay with <= 50%
 of its updates.
 
 Command:
-    python recipes/study_smith_schedules.py [--seed 1]   (~1 min on 2 cores)
-    python recipes/study_smith_schedules.py --size smoke  (CI: digits)
-Writes results/study_smith_schedules/results.json.
+    python -m studies.smith_schedules [--seed 1]   (~1 min on 2 cores)
+    python -m studies.smith_schedules --size smoke  (CI: digits)
+Writes results/studies/smith_schedules/results.json.
 """
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _study  # noqa: E402
+from studies import _study
 
 
 def plans(size):
@@ -75,7 +72,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("default", "smoke"), default="default")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/study_smith_schedules")
+    parser.add_argument("--out", default="results/studies/smith_schedules")
     args = parser.parse_args(argv)
     x, y, xt, yt = _study.load(args.size, args.seed)
     results = {"seed": args.seed}

@@ -11,19 +11,16 @@ SmallLossDiscarding(crossentropy, fraction=0.3, epochs=8) with the
 SmallLossDiscardingSchedule callback.
 
 Command:
-    python recipes/study_small_loss_discarding.py [--seed 1]  (~3 min on 2 cores)
-    python recipes/study_small_loss_discarding.py --size smoke (CI: digits)
-Writes results/study_small_loss_discarding/results.json.
+    python -m studies.small_loss_discarding [--seed 1]  (~3 min on 2 cores)
+    python -m studies.small_loss_discarding --size smoke (CI: digits)
+Writes results/studies/small_loss_discarding/results.json.
 """
 
 import argparse
 import math
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _study  # noqa: E402
+from studies import _study
 
 
 def train(x, y, xt, yt, batch_size, fraction, epochs, seed):
@@ -58,7 +55,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("default", "smoke"), default="default")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/study_small_loss_discarding")
+    parser.add_argument("--out", default="results/studies/small_loss_discarding")
     args = parser.parse_args(argv)
     x, y, xt, yt = _study.load(args.size, args.seed)
     batches, epochs = ((64, 256), 4) if args.size == "smoke" else ((2000, 8000), 16)

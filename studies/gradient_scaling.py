@@ -18,9 +18,9 @@ the corrected noise slope divides by the finite-population factor and fits
 32..32768.
 
 Command:
-    python recipes/study_gradient_scaling.py              (~2 min on 2 cores)
-    python recipes/study_gradient_scaling.py --size smoke (CI: digits, seconds)
-Writes results/study_gradient_scaling/{results.json,results.png}.
+    python -m studies.gradient_scaling             (~2 min on 2 cores)
+    python -m studies.gradient_scaling --size smoke (CI: digits, seconds)
+Writes results/studies/gradient_scaling/{results.json,results.png}.
 """
 
 import argparse
@@ -83,7 +83,7 @@ def main(argv=None):
     parser.add_argument("--size", choices=("default", "smoke"), default="default")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/study_gradient_scaling")
+    parser.add_argument("--out", default="results/studies/gradient_scaling")
     args = parser.parse_args(argv)
 
     import keras

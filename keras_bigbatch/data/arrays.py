@@ -1,0 +1,75 @@
+"""`ArraySource`: a data source held in memory as numpy arrays."""
+
+import numpy as np
+
+from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.data.source import DataSource
+
+
+class ArraySource(DataSource):
+    """In-memory train/test arrays as a `DataSource`.
+
+    Training batches are gathered by index from the stateless per-epoch
+    permutation of `make_dataset` (`tf.random.experimental.index_shuffle`
+    keyed by (seed, epoch)), so batch t is the same under every strategy and
+    after any restart.
+
+    Args:
+        name: the source's name.
+        train: `(x, y)` training arrays, first axis = examples.
+        test: `(x, y)` test arrays.
+        num_classes: number of classes (default: 1 + the largest label).
+    """
+
+    def __init__(self, name, train, test, num_classes=None):
+        from keras_bigbatch.data.pipeline import check_examples
+
+        self.name = name
+        self._arrays = {"train": tuple(map(np.asarray, train)), "test": tuple(map(np.asarray, test))}
+        for x, y in self._arrays.values():
+            check_examples(x, y)
+        if num_classes is None:
+            num_classes = int(max(y.max(initial=0) for _, y in self._arrays.values())) + 1
+        self._num_classes = num_classes
+
+    def arrays(self, split):
+        """`(x, y)` of `split`, as numpy arrays."""
+        return self._arrays[split]
+
+    def num_examples(self, split):
+        return len(self._arrays[split][0])
+
+    @property
+    def num_classes(self):
+        return self._num_classes
+
+    @property
+    def element_spec(self):
+        import tensorflow as tf
+
+        x, y = self._arrays["train"]
+        return (tf.TensorSpec(x.shape[1:], tf.as_dtype(x.dtype)),
+                tf.TensorSpec(y.shape[1:], tf.as_dtype(y.dtype)))
+
+    def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
+        from keras_bigbatch.data.pipeline import make_dataset
+
+        x, y = self._arrays[split]
+        if not training:
+            # Evaluation: whole global batches in order; tf.distribute splits them.
+            return make_dataset(x, y, global_batch_size, shuffle=False, drop_remainder=False)
+        dataset = make_dataset(x, y, global_batch_size, seed=seed, repeat=True,
+                               shard=shard if shard[1] > 1 else None, start_step=start_step)
+        slice_size = global_batch_size // shard[1]
+        return dataset if batch == slice_size else dataset.rebatch(batch)
+
+
+def take_examples(arrays, count, name):
+    """The first `count` examples of every array in `arrays` (all for None).
+
+    `name` is the argument's name in the error for a bad `count`.
+    """
+    if count is None:
+        return tuple(arrays)
+    check_positive_int(name, count)
+    return tuple(a[:count] for a in arrays)

@@ -1,0 +1,105 @@
+"""`DataSource`: what the trainer needs to know about a data set.
+
+A source knows its size, its classes and the shape of one example, and builds
+`tf.data` pipelines from the *global* batch size:
+
+```
+dataset(split, global_batch_size, input_context=None, seed, start_step)
+
+training (split "train"): endless, shuffled, only full global batches;
+    global batch t holds examples  perm(seed, t // S)[(t % S) * B : (t % S + 1) * B]
+    (S = steps per epoch, B = global batch): a pure function of (seed, t),
+    so a run can start at any step (`start_step`) and see what an
+    uninterrupted run would have seen.
+with `input_context` (tf.distribute): worker w of W yields slice w of every
+    global batch, cut into per-replica batches of B / num_replicas_in_sync,
+    so over all replicas step t sees exactly global batch t.
+evaluation (split "test", or training=False): one pass in order, the last
+    partial batch kept.
+```
+
+Subclasses implement `num_examples`, `num_classes`, `element_spec` and
+`_dataset` (see `ArraySource`). TensorFlow only, like everything that builds
+`tf.data` pipelines.
+"""
+
+from keras_bigbatch import durations
+from keras_bigbatch.arguments import check_non_negative_int
+from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.distribute.batching import per_replica_batch_size
+
+SPLITS = ("train", "test")
+
+
+class DataSource:
+    """Base class of the trainer's data sources.
+
+    Attributes:
+        name: the registered name (`"fashion_mnist"`, ...).
+    """
+
+    name = "source"
+
+    def num_examples(self, split):
+        """Examples in `split` ("train" or "test")."""
+        raise NotImplementedError
+
+    @property
+    def num_classes(self):
+        raise NotImplementedError
+
+    @property
+    def element_spec(self):
+        """`(x_spec, y_spec)` of one example, without the batch dimension."""
+        raise NotImplementedError
+
+    def steps_per_epoch(self, global_batch_size):
+        """Training steps per epoch (full global batches only); > 0 or an error."""
+        return durations.check_steps_per_epoch(self.num_examples("train"), global_batch_size)
+
+    def dataset(self, split, global_batch_size, input_context=None, *, seed=0,
+                training=None, start_step=0):
+        """A `tf.data.Dataset` of `(x, y)` batches of `split`.
+
+        Args:
+            split: "train" or "test".
+            global_batch_size: examples per step summed over all replicas.
+            input_context: a `tf.distribute.InputContext` (from
+                `strategy.distribute_datasets_from_function`): shard per
+                worker and batch per replica. None: whole global batches.
+            seed: seed of the per-epoch permutation (training only).
+            training: endless shuffled full batches (default for "train")
+                or one ordered pass (default for "test").
+            start_step: first global step to yield (training only): the
+                dataset then continues exactly where a run that already made
+                `start_step` updates would be.
+
+        Raises:
+            ValueError: unknown split, a global batch the replicas (or
+                workers) do not divide, a global batch larger than the
+                training set, or `start_step` < 0.
+        """
+        if split not in SPLITS:
+            raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
+        check_positive_int("global_batch_size", global_batch_size)
+        check_non_negative_int("start_step", start_step)
+        training = split == "train" if training is None else training
+        shard, batch = (0, 1), global_batch_size
+        if input_context is not None:
+            per_replica_batch_size(global_batch_size, input_context.num_replicas_in_sync)
+            shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
+            batch = input_context.get_per_replica_batch_size(global_batch_size)
+        if training:
+            self.steps_per_epoch(global_batch_size)
+        elif start_step:
+            raise ValueError("Argument `start_step` applies to training datasets only. "
+                             f"Received: start_step={start_step}, training=False")
+        return self._dataset(split, global_batch_size, shard, batch, seed, training, start_step)
+
+    def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
+        """Builds the pipeline; arguments already checked (see `dataset`)."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(name={self.name!r}, train={self.num_examples('train')}, "
+                f"test={self.num_examples('test')}, classes={self.num_classes})")

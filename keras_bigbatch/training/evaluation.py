@@ -1,0 +1,43 @@
+"""Accuracy over all replicas, under any strategy (TensorFlow)."""
+
+import tensorflow as tf
+
+
+def make_evaluator(model, strategy):
+    """Returns `evaluate(dataset) -> accuracy` over all replicas.
+
+    `dataset` yields global batches (`DataSource.dataset(..., training=False)`),
+    which `strategy` splits. Counts correct predictions per replica and sums
+    them: `model.evaluate` under a multi-device MirroredStrategy fails on a
+    last batch that splits unevenly (an AddN shape error in Keras 3.15), and
+    a sum of counts has no such problem. Under MultiWorkerMirroredStrategy a
+    worker whose shard runs out first feeds empty batches until every worker
+    is done (tf.distribute's partial-batch handling), so the sum is exact.
+    The step is traced once per evaluator (and once more for a smaller last
+    batch).
+    """
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y):
+        def replica_fn(x, y):
+            logits = model(x, training=False)
+            predicted = tf.argmax(logits, axis=-1, output_type=tf.int64)
+            labels = tf.reshape(tf.cast(y, tf.int64), tf.shape(predicted))
+            correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
+            return correct, tf.cast(tf.shape(labels)[0], tf.float32)
+
+        correct, count = strategy.run(replica_fn, args=(x, y))
+        return (
+            strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None),
+            strategy.reduce(tf.distribute.ReduceOp.SUM, count, axis=None),
+        )
+
+    def evaluate(dataset):
+        correct = total = 0.0
+        for x, y in strategy.experimental_distribute_dataset(dataset):
+            c, n = step(x, y)
+            correct += float(c)
+            total += float(n)
+        return correct / max(total, 1.0)
+
+    return evaluate

@@ -60,8 +60,9 @@ def read_idx(path, expected_ndim=None, expected_shape=None):
         path: path of the ``.idx*`` or ``.idx*.gz`` file.
         expected_ndim: if given, the number of dimensions the header must
             declare.
-        expected_shape: if given, a tuple of the sizes the header must declare;
-            `None` entries accept any size.
+        expected_shape: if given, a tuple of the sizes the header must declare,
+            one per dimension (the file must have exactly
+            `len(expected_shape)` dimensions); `None` entries accept any size.
 
     Returns:
         A numpy array of the declared shape, in native byte order.
@@ -104,12 +105,16 @@ def read_idx(path, expected_ndim=None, expected_shape=None):
         int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     )
     if expected_shape is not None:
-        for got, want in zip(shape, expected_shape):
-            if want is not None and got != want:
-                raise DataFileError(
-                    f"Data file {path} declares shape {shape}; expected "
-                    f"{tuple(expected_shape)} (None = any size)."
-                )
+        expected_shape = tuple(expected_shape)
+        if len(shape) != len(expected_shape) or any(
+            want is not None and got != want
+            for got, want in zip(shape, expected_shape)
+        ):
+            raise DataFileError(
+                f"Data file {path} declares shape {shape}; expected "
+                f"{expected_shape} (exactly {len(expected_shape)} dimensions; "
+                "None = any size)."
+            )
     dtype = _IDX_DTYPES[type_code]
     expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     payload = len(raw) - header_len

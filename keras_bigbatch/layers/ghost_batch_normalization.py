@@ -50,8 +50,11 @@ class GhostBatchNormalization(keras.layers.Layer):
     When `virtual_batch_size` equals the per-replica batch size the layer
     computes exactly what `keras.layers.BatchNormalization` computes.
 
-    Inputs of dtype float16/bfloat16 are normalized in float32 and cast back;
-    the statistics are always float32.
+    Inputs of dtype float16/bfloat16 are normalized in float32 and the
+    outputs cast to the layer's compute dtype; the moving statistics are
+    float32 under every dtype policy (plain `"float16"`/`"bfloat16"` and
+    `"mixed_*"` alike), while `gamma` and `beta` follow the policy's
+    variable dtype.
 
     Args:
         virtual_batch_size: examples per ghost batch. It must divide the
@@ -201,10 +204,14 @@ class GhostBatchNormalization(keras.layers.Layer):
             )
         # aggregation="mean": a replica-context assign is averaged over
         # replicas, keeping the moving statistics identical on every replica.
+        # dtype="float32" whatever the policy: a plain "float16" or "bfloat16"
+        # policy would otherwise give 16-bit variables, too coarse to
+        # accumulate `(1 - momentum) * batch statistic` updates.
         self.moving_mean = self.add_weight(
             shape=shape,
             name="moving_mean",
             initializer=self.moving_mean_initializer,
+            dtype="float32",
             trainable=False,
             autocast=False,
             aggregation="mean",
@@ -213,6 +220,7 @@ class GhostBatchNormalization(keras.layers.Layer):
             shape=shape,
             name="moving_variance",
             initializer=self.moving_variance_initializer,
+            dtype="float32",
             trainable=False,
             autocast=False,
             aggregation="mean",

@@ -11,11 +11,10 @@ Dividing the learning rate by k or multiplying the batch size by k lowers
 "increase batch" or "hybrid" plan.
 """
 
-import keras
-
 from keras_bigbatch.distribute.batching import check_positive_int
 from keras_bigbatch.schedules.batch_size import BatchSizeSchedule
 from keras_bigbatch.schedules.regime import Regime
+from keras_bigbatch.schedules.regime import _piecewise_constant
 from keras_bigbatch.schedules.warmup import Warmup
 
 
@@ -109,7 +108,9 @@ class BatchGrowthPlan:
         """The learning rates as a Keras schedule over optimizer steps.
 
         Each epoch boundary becomes the number of updates run before it,
-        which depends on the batch sizes of the earlier epochs.
+        which depends on the batch sizes of the earlier epochs; that is the
+        0-based index of the first update of the epoch, and that update
+        already uses the epoch's rate (as in `Regime.to_schedule`).
         """
         def step_of(epoch):
             return self.batch_size.total_steps(dataset_size, epoch)
@@ -118,10 +119,10 @@ class BatchGrowthPlan:
         epochs = [e for e in self.learning_rates if e > 0]
         values = [self.learning_rates[0]] + [self.learning_rates[e] for e in epochs]
         if epochs:
-            # PiecewiseConstantDecay switches after `step > boundary`: the
-            # first update of epoch e (step_of(e)) gets the new rate.
-            schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-                [step_of(e) - warmup_steps - 1 for e in epochs], values)
+            # The first update of epoch e (0-based index step_of(e)) gets the
+            # new rate, as in `Regime.to_schedule`.
+            schedule = _piecewise_constant(
+                [step_of(e) - warmup_steps for e in epochs], values)
         else:
             schedule = values[0]
         return Warmup(schedule, warmup_steps) if warmup_steps else schedule

@@ -11,6 +11,20 @@ def _steps_per_epoch(dataset_size, batch_size):
     return max(1, dataset_size // batch_size)
 
 
+def _piecewise_constant(boundary_steps, values):
+    """`values[i]` for the updates `boundary_steps[i-1] <= t < boundary_steps[i]`.
+
+    `t` is the 0-based update index (`optimizer.iterations` when the update
+    reads its rate), so the update `t = boundary_steps[i]`, the first one of
+    the new phase, already uses `values[i + 1]`. Keras's
+    `PiecewiseConstantDecay` switches for `step > boundary`, so it gets each
+    boundary one step earlier (`t > s - 1` is `t >= s` for whole steps).
+    """
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [int(s) - 1 for s in boundary_steps], list(values)
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_bigbatch")
 class Regime:
     """A training regime: batch size, epochs and learning rates.
@@ -214,10 +228,14 @@ class Regime:
     def to_schedule(self, dataset_size):
         """The regime as a Keras `LearningRateSchedule` over optimizer steps.
 
-        Boundaries become `round(boundary * steps_per_epoch)` steps. With a
-        warm-up, the decay schedule is wrapped in `Warmup` and its boundaries
-        are moved `warmup_steps` earlier, so that the decays happen at the
-        absolute steps the regime names.
+        Boundaries become `round(boundary * steps_per_epoch)` steps, and the
+        update with that 0-based index (the first update of the boundary
+        epoch: `optimizer.iterations` equals it when the rate is read)
+        already uses the decayed rate. Warm-up covers the updates
+        `0 .. warmup_steps - 1`; update `warmup_steps` runs at the full
+        rate. With a warm-up, the decay schedule is wrapped in `Warmup` and
+        its boundaries are moved `warmup_steps` earlier, so that the decays
+        happen at the absolute steps the regime names.
         """
         steps = _steps_per_epoch(dataset_size, self.batch_size)
         warmup_steps = round(self.warmup_epochs * steps)
@@ -235,9 +253,7 @@ class Regime:
                 self.learning_rate * self.decay**i
                 for i in range(len(boundaries) + 1)
             ]
-            schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-                boundaries, values
-            )
+            schedule = _piecewise_constant(boundaries, values)
         else:
             schedule = self.learning_rate
         if warmup_steps:

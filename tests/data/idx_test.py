@@ -86,6 +86,24 @@ def test_too_long_and_wrong_shape(tmp_path):
         read_idx(path, expected_ndim=3)
 
 
+@pytest.mark.parametrize("array, expected_shape", [
+    # more dimensions than expected: images where labels belong (a prefix matches)
+    (np.zeros((4, 2), np.uint8), (4,)),
+    # fewer dimensions than expected (the sizes it has match)
+    (np.zeros((3, 28), np.uint8), (3, 28, 28)),
+    (np.zeros((3, 28), np.uint8), (None, None, None)),
+])
+def test_expected_shape_enforces_the_number_of_dimensions(tmp_path, array, expected_shape):
+    path = write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(array), False)
+    with pytest.raises(DataFileError) as info:
+        read_idx(path, expected_shape=expected_shape)
+    message = str(info.value)
+    assert "train-labels-idx1-ubyte" in message
+    assert f"declares shape {array.shape}" in message
+    assert f"expected {expected_shape}" in message
+    assert f"exactly {len(expected_shape)} dimensions" in message
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataFileError, match="not found"):
         read_idx(tmp_path / "nope")

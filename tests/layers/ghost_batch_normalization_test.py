@@ -134,6 +134,27 @@ def test_low_precision_inputs_keep_float32_statistics(dtype):
     np.testing.assert_allclose(out.numpy().astype("float32"), want, atol=0.05)
 
 
+@pytest.mark.parametrize("policy", ["float32", "float16", "bfloat16", "mixed_float16", "mixed_bfloat16"])
+def test_moving_statistics_are_float32_under_every_dtype_policy(policy):
+    layer = GhostBatchNormalization(4, momentum=0.5, dtype=policy)
+    x = np.random.default_rng(4).normal(3.0, 2.0, (8, 3)).astype("float32")
+    out = layer(x, training=True)
+    assert layer.moving_mean.dtype == "float32"
+    assert layer.moving_variance.dtype == "float32"
+    assert keras.backend.standardize_dtype(out.dtype) == layer.compute_dtype
+    # One update with momentum 0.5 from (0, 1), on the inputs as the layer
+    # sees them (cast to its compute dtype), statistics in float32:
+    # moving = 0.5 * init + 0.5 * mean over ghost batches of the ghost statistics.
+    seen = np.asarray(keras.ops.convert_to_numpy(
+        keras.ops.cast(keras.ops.cast(x, layer.compute_dtype), "float32")))
+    _, mean, var = reference(seen, 4, np.ones(3), np.zeros(3), 1e-3)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), 0.5 * mean, rtol=1e-5)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.5 + 0.5 * var, rtol=1e-5)
+    inference = layer(x, training=False)
+    assert keras.backend.standardize_dtype(inference.dtype) == layer.compute_dtype
+    assert np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(inference, "float32"))).all()
+
+
 def test_fit_with_jit_compile():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 2, 64)

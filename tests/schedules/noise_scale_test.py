@@ -54,8 +54,27 @@ def test_learning_rate_schedule_in_steps_follows_the_batch_sizes():
     decay_step = 3 * 468 + 3 * 93 + 2 * 18  # epoch 8 starts here
     rate = lambda step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
     assert rate(234) == pytest.approx(0.05)  # half-way through the 468-step warm-up
+    assert rate(467) == pytest.approx(0.1 * 467 / 468)  # last warm-up update
+    assert rate(468) == pytest.approx(0.1)
     assert rate(decay_step - 1) == pytest.approx(0.1)
-    assert rate(decay_step) == pytest.approx(0.02)
+    assert rate(decay_step) == pytest.approx(0.02)   # first update of epoch 8
+    assert rate(decay_step + 1) == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 1])
+def test_decay_plan_and_regime_switch_on_the_same_update(warmup_epochs):
+    # The first update of epoch e (0-based index e * 468) uses the new rate
+    # in both; a plan that only decays the rate is the regime itself.
+    regime = REGIME.replace(warmup_epochs=warmup_epochs)
+    from_regime = regime.to_schedule(N)
+    from_plan = plan_batch_growth(regime, regime.batch_size).to_learning_rate_schedule(N)
+    rate = lambda schedule, step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
+    for epoch, want in [(3, 0.02), (6, 0.004), (8, 0.0008)]:
+        step = epoch * 468
+        for t in (step - 1, step, step + 1):
+            assert rate(from_regime, t) == pytest.approx(rate(from_plan, t)), (epoch, t)
+        assert rate(from_regime, step) == pytest.approx(want)
+        assert rate(from_regime, step - 1) == pytest.approx(want / 0.2)
 
 
 @pytest.mark.parametrize("kwargs, match", [

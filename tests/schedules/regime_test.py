@@ -29,14 +29,62 @@ def test_adapt_keeps_updates_and_scales_rate():
     assert half.epochs == 80.0
 
 
+# Convention: a change "at epoch e" applies from the update with 0-based
+# index t = e * steps_per_epoch, the first update of epoch e (its learning
+# rate is read while optimizer.iterations == t).
+
+
+def test_to_schedule_decays_on_the_first_update_of_the_boundary_epoch():
+    regime = Regime(100, 10, 1.0, boundaries=(5, 8), decay=0.1)
+    schedule = regime.to_schedule(1000)  # 10 steps per epoch: epochs 5, 8 start at 50, 80
+    assert lr_at(schedule, 0) == pytest.approx(1.0)
+    assert lr_at(schedule, 49) == pytest.approx(1.0)    # last update of epoch 4
+    assert lr_at(schedule, 50) == pytest.approx(0.1)    # first update of epoch 5
+    assert lr_at(schedule, 51) == pytest.approx(0.1)
+    assert lr_at(schedule, 79) == pytest.approx(0.1)
+    assert lr_at(schedule, 80) == pytest.approx(0.01)
+    assert lr_at(schedule, 81) == pytest.approx(0.01)
+
+
 def test_to_schedule_decays_at_absolute_steps_after_warmup():
     regime = Regime(100, 10, 1.0, boundaries=(5,), decay=0.1, warmup_epochs=2)
     schedule = regime.to_schedule(1000)  # 10 steps per epoch
     assert isinstance(schedule, Warmup)
     assert lr_at(schedule, 10) == pytest.approx(0.5)   # mid warm-up
+    assert lr_at(schedule, 19) == pytest.approx(0.95)  # last warm-up update
+    assert lr_at(schedule, 20) == pytest.approx(1.0)   # first update of epoch 2
     assert lr_at(schedule, 49) == pytest.approx(1.0)
-    assert lr_at(schedule, 51) == pytest.approx(0.1)   # decayed at epoch 5 = step 50
+    assert lr_at(schedule, 50) == pytest.approx(0.1)   # decayed at epoch 5 = step 50
+    assert lr_at(schedule, 51) == pytest.approx(0.1)
     assert Regime(100, 3, 0.2).to_schedule(1000) == 0.2
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 2])
+def test_the_update_of_index_boundary_step_uses_the_decayed_rate(warmup_epochs):
+    # SGD on w with gradient 1: update t moves w by -lr(t), read with
+    # optimizer.iterations == t.
+    regime = Regime(100, 10, 1.0, boundaries=(5,), decay=0.1, warmup_epochs=warmup_epochs)
+    optimizer = keras.optimizers.SGD(regime.to_schedule(1000))
+    w = keras.Variable([0.0])
+    moves = []
+    for _ in range(52):
+        w.assign([0.0])
+        optimizer.apply([keras.ops.ones((1,))], [w])
+        moves.append(-float(w.numpy()[0]))
+    assert moves[49] == pytest.approx(1.0)
+    assert moves[50] == pytest.approx(0.1)  # update t = 5 * 10
+    assert moves[51] == pytest.approx(0.1)
+
+
+def test_to_schedule_round_trips_through_keras_serialization():
+    for regime in (Regime(100, 10, 1.0, boundaries=(5, 8)),
+                   Regime(100, 10, 1.0, boundaries=(5,), warmup_epochs=2)):
+        schedule = regime.to_schedule(1000)
+        restored = keras.optimizers.schedules.deserialize(
+            keras.optimizers.schedules.serialize(schedule))
+        steps = [0, 19, 20, 49, 50, 51, 79, 80, 99]
+        assert [lr_at(restored, s) for s in steps] == pytest.approx(
+            [lr_at(schedule, s) for s in steps])
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -69,8 +117,11 @@ def test_polynomial_decay_after_warmup():
     schedule = regime.to_schedule(1000)  # 10 steps per epoch, 100 steps, 20 warm-up
     rate = lambda step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
     assert rate(10) == pytest.approx(1.0)            # half-way up the warm-up
-    assert rate(20) == pytest.approx(2.0)            # peak
+    assert rate(19) == pytest.approx(1.9)            # last warm-up update
+    assert rate(20) == pytest.approx(2.0)            # peak: first update of epoch 2
+    assert rate(21) == pytest.approx(2.0 * (79 / 80) ** 2)
     assert rate(60) == pytest.approx(2.0 * 0.5**2)   # (1 - 40/80)^2
+    assert rate(99) == pytest.approx(2.0 * (1 / 80) ** 2, rel=1e-4)  # the last update still moves
     assert rate(100) == pytest.approx(0.0)
     assert Regime.from_config(regime.get_config()) == regime
     assert "poly(power 2)" in regime.describe()

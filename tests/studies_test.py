@@ -1,23 +1,16 @@
-"""The issue-4 study scripts run end to end at smoke size (digits, seconds)."""
+"""The studies run end to end at smoke size (digits, seconds)."""
 
-import importlib.util
-import os
+import importlib
 
 import pytest
 
-RECIPES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                       "recipes")
-
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(RECIPES, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"studies.{name}")
 
 
 def test_gradient_scaling(tmp_path):
-    results = load("study_gradient_scaling").main(["--size", "smoke", "--out", str(tmp_path)])
+    results = load("gradient_scaling").main(["--size", "smoke", "--out", str(tmp_path)])
     for part in (results["initialization"], results["after 1 epochs"]):
         # the noise part follows n^-1/2 once the finite-population factor is divided out,
         # while E|g| flattens towards |g_full|
@@ -28,7 +21,7 @@ def test_gradient_scaling(tmp_path):
 
 
 def test_smith_schedules(tmp_path):
-    results = load("study_smith_schedules").main(["--size", "smoke", "--out", str(tmp_path)])
+    results = load("smith_schedules").main(["--size", "smoke", "--out", str(tmp_path)])
     for name in ("decay", "increase", "hybrid"):
         assert results[name]["updates"] == results[name]["planned_updates"]
         assert results[name]["test_accuracy"] > 0.8
@@ -38,6 +31,6 @@ def test_smith_schedules(tmp_path):
 
 
 def test_small_loss_discarding(tmp_path):
-    results = load("study_small_loss_discarding").main(["--size", "smoke", "--out", str(tmp_path)])
+    results = load("small_loss_discarding").main(["--size", "smoke", "--out", str(tmp_path)])
     assert len(results) == 5 and all(
         row["test_accuracy"] > 0.8 for key, row in results.items() if key != "seed")

@@ -168,7 +168,8 @@ _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 def parse_override(key, text, current):
     """`--set key=text` as a value of the type `current` (the value it replaces).
 
-    bool: true/false/yes/no/1/0; int; float (ints accepted); tuple/list:
+    bool: true/false/yes/no/1/0; int or float: a number (the option's own
+    check then rejects, e.g., a fractional count); tuple/list:
     comma-separated numbers or a Python literal; None or str: a Python
     literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text.
 
@@ -189,8 +190,8 @@ def parse_override(key, text, current):
         try:
             return int(text)
         except ValueError:
-            fail("an integer", 10)
-    if isinstance(current, float):
+            pass  # a float where an int stood (epochs=1.5): the consumer decides
+    if isinstance(current, (int, float)):
         try:
             return float(text)
         except ValueError:

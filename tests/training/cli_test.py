@@ -1,0 +1,136 @@
+"""The `keras-bigbatch` command: outputs, and a clear error for every bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bigbatch.training.cli import main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECIPE = os.path.join(HERE, "digits_recipe.py")
+
+
+def test_train_writes_results_models_histories_and_plot(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["train", RECIPE, "--output", str(out), "--set", "schedule.epochs=2",
+                 "--set", "evaluation.evaluations=1"]) == 0
+    printed = capsys.readouterr().out
+    assert "test acc" in printed and "ok   A test_accuracy" in printed
+    payload = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in payload["results"]] == ["A", "B"]
+    assert payload["overrides"] == {"schedule.epochs": "2", "evaluation.evaluations": "1"}
+    assert all(check["ok"] for check in payload["expected"])
+    for row in payload["results"]:
+        assert row["epochs"] == 2 and row["updates"] == 2 * (1348 // 64)
+        assert row["config"]["schedule"]["epochs"] == 2.0
+        model = keras.saving.load_model(out / row["name"] / "model.keras")
+        assert model.optimizer.iterations.numpy() == row["updates"]
+        history = json.loads((out / row["name"] / "history.json").read_text())
+        assert len(history["history"]["loss"]) == 2
+    assert payload["results"][1]["config"]["schedule"]["learning_rate"] == 0.1
+    assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_runs_seed_and_module_form(tmp_path):
+    # `python -m keras_bigbatch.training RECIPE` = `keras-bigbatch train RECIPE`
+    out = tmp_path / "out"
+    assert main([RECIPE, "--runs", "B", "--seed", "3", "--out", str(out),
+                 "--set", "schedule.epochs=1"]) == 0
+    payload = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in payload["results"]] == ["B"]
+    assert payload["results"][0]["config"]["seed"] == 3
+
+
+def test_mirrored_strategy_from_the_command_line(tmp_path, mirrored):
+    out = tmp_path / "out"
+    assert main(["train", RECIPE, "--runs", "A", "--strategy", "mirrored", "--cpu-devices", "2",
+                 "--set", "schedule.epochs=1", "--output", str(out)]) == 0
+    row = json.loads((out / "results.json").read_text())["results"][0]
+    assert row["num_replicas"] == 2 and row["per_replica_batch_size"] == 32
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "no_such_recipe"], "Unknown recipe 'no_such_recipe'; registered recipes are"),
+    (["train", "missing/recipe.py"], "Recipe file not found"),
+    (["train", RECIPE, "--runs", "XL"], "Unknown run name(s) ['XL']"),
+    (["train", RECIPE, "--set", "model.width=3"], "--set model.width: unknown key; `model` accepts"),
+    (["train", RECIPE, "--set", "schedule.epochs=many"], "--set schedule.epochs=many: expected a number"),
+    (["train", RECIPE, "--set", "evaluation.evaluations=1.5"], "`evaluation.evaluations` must be a positive integer"),
+    (["train", RECIPE, "--set", "epochs"], "--set 'epochs': expected KEY=VALUE"),
+    (["train", RECIPE, "--set", "schedule.batch_size=40"], "virtual_batch_size` (16) must divide"),
+    (["train", RECIPE, "--set", "data.dir=/x"], "data.dir"),
+])
+def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
+    assert main(argv + ["--output", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_unknown_strategy_exits_2_naming_the_choices(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", RECIPE, "--strategy", "horovod"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'horovod'" in capsys.readouterr().err
+
+
+def test_unwritable_output_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["train", RECIPE, "--output", str(blocker / "out")]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tf_config,message", [
+    ("{not json", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 2}}',
+     "index\": i} with i in [0, 2)"),
+])
+def test_bad_tf_config_exits_2(tf_config, message, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert main(["train", RECIPE, "--strategy", "multi-worker", "--output", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_fashion_mnist_names_the_fix(tmp_path, capsys):
+    assert main(["train", "generalization_gap", "--size", "smoke", "--runs", "SB",
+                 "--set", f"data.dir={tmp_path}", "--output", str(tmp_path / "o")]) == 2
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
+
+
+def test_interrupted_run_keeps_the_finished_runs(tmp_path):
+    class StopAfterFirstRun(keras.callbacks.Callback):
+        pass
+
+    from keras_bigbatch.training import trainer
+
+    calls = []
+    real_train = trainer.train
+
+    def train_then_interrupt(config, strategy=None, callbacks=(), verbose=True):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(config["name"])
+        return real_train(config, strategy, callbacks, verbose)
+
+    trainer.train = train_then_interrupt
+    try:
+        code = main(["train", RECIPE, "--set", "schedule.epochs=1", "--output", str(tmp_path)])
+    finally:
+        trainer.train = real_train
+    assert code == 130
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert [r["name"] for r in payload["results"]] == ["A"]
+    assert (tmp_path / "A" / "model.keras").exists() and not (tmp_path / "B").exists()
+
+
+def test_console_script_lists_recipes():
+    script = os.path.join(os.path.dirname(sys.executable), "keras-bigbatch")
+    listing = subprocess.run([script, "list"], capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    for name in ("generalization_gap", "layerwise_optimizers", "digits", "fashion_mnist", "mlp"):
+        assert name in listing.stdout

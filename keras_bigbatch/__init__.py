@@ -1,9 +1,13 @@
 """keras_bigbatch: train Keras 3 models with very large batches.
 
-Backend-agnostic parts (layers, schedules, callbacks, models) import only
-Keras. TensorFlow-only parts (data pipelines, distribution, the trainer)
-import TensorFlow when first used.
+Backend-agnostic parts (layers, schedules, callbacks, losses, models,
+optimizers) import only Keras. `data`, `distribute` and `training` are
+imported on first access (`kb.data`), and import TensorFlow only when they
+build a pipeline, a strategy or a run, so the JAX and PyTorch backends never
+load it.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
@@ -14,4 +18,14 @@ from keras_bigbatch import models
 from keras_bigbatch import optimizers
 from keras_bigbatch import schedules
 
-__all__ = ["callbacks", "layers", "losses", "models", "optimizers", "schedules", "__version__"]
+_LAZY = ("data", "distribute", "training")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f"keras_bigbatch.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["callbacks", "data", "distribute", "layers", "losses", "models", "optimizers",
+           "schedules", "training", "__version__"]

@@ -2,6 +2,8 @@
 
 import os
 import re
+import subprocess
+import sys
 import tomllib
 
 import keras_bigbatch
@@ -38,3 +40,27 @@ def test_backend_agnostic_modules_do_not_import_tensorflow():
 
 def test_version():
     assert keras_bigbatch.__version__ == "0.1.0"
+
+
+def test_subpackages_load_lazily_without_tensorflow_on_jax():
+    code = (
+        "import sys, keras_bigbatch as kb\n"
+        "source = kb.data.get_source('digits', train_examples=100)\n"
+        "assert source.num_examples('train') == 100 and source.num_classes == 10\n"
+        "assert kb.distribute.per_replica_batch_size(64, 2) == 32\n"
+        "assert callable(kb.training.build) and callable(kb.training.fit)\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n"
+        "print('LAZY OK')\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert "LAZY OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_setuptools_package_list_covers_every_subpackage():
+    project = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))["tool"]["setuptools"]
+    folders = {f"keras_bigbatch.{name}" for name in os.listdir(os.path.join(ROOT, "keras_bigbatch"))
+               if os.path.isfile(os.path.join(ROOT, "keras_bigbatch", name, "__init__.py"))}
+    assert set(project["packages"]) == folders | {"keras_bigbatch", "keras_bigbatch.recipes"}
+    assert project["package-dir"] == {"keras_bigbatch.recipes": "recipes"}

@@ -22,8 +22,6 @@ class ArraySource(DataSource):
     """
 
     def __init__(self, name, train, test, num_classes=None):
-        from keras_bigbatch.data.pipeline import check_examples
-
         self.name = name
         self._arrays = {"train": tuple(map(np.asarray, train)), "test": tuple(map(np.asarray, test))}
         for x, y in self._arrays.values():
@@ -73,3 +71,12 @@ def take_examples(arrays, count, name):
         return tuple(arrays)
     check_positive_int(name, count)
     return tuple(a[:count] for a in arrays)
+
+
+def check_examples(x, y):
+    """Raises unless `x` and `y` hold the same number of examples."""
+    if len(x) != len(y):
+        raise ValueError(
+            "Arguments `x` and `y` must have the same number of examples. "
+            f"Received: len(x)={len(x)}, len(y)={len(y)}"
+        )

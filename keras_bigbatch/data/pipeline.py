@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.data.arrays import check_examples
 from keras_bigbatch.distribute import batching
 from keras_bigbatch.durations import steps_per_epoch
 from keras_bigbatch.distribute.batching import per_replica_batch_size
@@ -89,15 +90,6 @@ def make_dataset(
         drop_remainder, repeat, shard, start_step,
     )
     return finish(dataset)
-
-
-def check_examples(x, y):
-    """Raises unless `x` and `y` hold the same number of examples."""
-    if len(x) != len(y):
-        raise ValueError(
-            "Arguments `x` and `y` must have the same number of examples. "
-            f"Received: len(x)={len(x)}, len(y)={len(y)}"
-        )
 
 
 def finish(dataset):

@@ -12,7 +12,7 @@ one epoch at one batch size.
 import numpy as np
 import tensorflow as tf
 
-from keras_bigbatch.data.pipeline import check_examples
+from keras_bigbatch.data.arrays import check_examples
 from keras_bigbatch.data.pipeline import finish
 from keras_bigbatch.distribute.batching import check_positive_int
 

@@ -1,6 +1,6 @@
 """Checks run in a fresh process under another Keras backend (see jax_test.py).
 
-Usage: KERAS_BACKEND=jax python tests/backends/_backend_checks.py
+Usage (from the repository root): KERAS_BACKEND=jax python -m tests.backends._backend_checks
 Prints one line per check and exits non-zero on the first failure.
 """
 
@@ -16,9 +16,8 @@ from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.layers import GhostBatchNormalization
 from keras_bigbatch.schedules import Regime
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tests.layers.ghost_batch_normalization_test import reference  # noqa: E402
-from tests.optimizers import reference as optimizer_reference  # noqa: E402
+from tests.layers.ghost_batch_normalization_test import reference
+from tests.optimizers import reference as optimizer_reference
 
 OPTIMIZER_RATES = {"LARS": 0.5, "MCLR": 0.05, "PercentDelta": 0.05}
 
@@ -161,8 +160,10 @@ def main():
     check(f"{backend}: fit with GBN, Warmup regime and WeightDistance (jit)",
           np.isfinite(history.history["loss"]).all() and distance.history["step"][-1] == 8
           and distance.history["distance"][-1] > 0)
-    lr = [float(keras.ops.convert_to_numpy(schedule(s))) for s in (0, 1, 2, 5, 7)]
-    check(f"{backend}: Warmup + step decay values", np.allclose(lr, [0.0, 0.05, 0.1, 0.1, 0.01]))
+    # 2 steps per epoch: warm-up = updates 0, 1; the epoch-3 decay starts at update 6 itself
+    lr = [float(keras.ops.convert_to_numpy(schedule(s))) for s in (0, 1, 2, 5, 6, 7)]
+    check(f"{backend}: Warmup + step decay values, boundary step included",
+          np.allclose(lr, [0.0, 0.05, 0.1, 0.1, 0.01, 0.01]))
 
     path = os.path.join(tempfile.mkdtemp(), "m.keras")
     model.save(path)

@@ -1,6 +1,6 @@
 """The backend-agnostic parts (layers, schedules, callbacks, optimizers) on JAX.
 
-Runs tests/backends/_backend_checks.py in a fresh process with
+Runs `python -m tests.backends._backend_checks` in a fresh process with
 KERAS_BACKEND=jax (one process for all checks: a backend is chosen once per
 process).
 """
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.mark.parametrize("backend", ["jax"])
@@ -19,8 +19,8 @@ def test_backend_checks(backend):
     pytest.importorskip(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu")
     proc = subprocess.run(
-        [sys.executable, os.path.join(HERE, "_backend_checks.py")],
-        env=env, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "tests.backends._backend_checks"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]

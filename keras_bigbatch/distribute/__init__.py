@@ -5,6 +5,7 @@
 
 from keras_bigbatch.distribute.batching import global_batch_size
 from keras_bigbatch.distribute.batching import per_replica_batch_size
+from keras_bigbatch.distribute.multi_worker_fit import enable_multi_worker_fit
 from keras_bigbatch.distribute.strategy import STRATEGIES
 from keras_bigbatch.distribute.strategy import compile_options
 from keras_bigbatch.distribute.strategy import configure_cpu_devices
@@ -15,6 +16,7 @@ __all__ = [
     "STRATEGIES",
     "compile_options",
     "configure_cpu_devices",
+    "enable_multi_worker_fit",
     "get_strategy",
     "global_batch_size",
     "is_multi_worker",

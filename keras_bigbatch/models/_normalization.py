@@ -4,7 +4,7 @@ import keras
 
 from keras_bigbatch.layers import GhostBatchNormalization
 
-NORMALIZATIONS = ("batch", "ghost", "none")
+NORMALIZATIONS = ("batch", "sync_batch", "ghost", "none")
 
 
 def check_normalization(normalization, virtual_batch_size):
@@ -25,6 +25,9 @@ def normalization_layer(normalization, virtual_batch_size, name, momentum=0.99):
     """Returns a BN / GBN layer, or None for `normalization="none"`."""
     if normalization == "batch":
         return keras.layers.BatchNormalization(momentum=momentum, name=name)
+    if normalization == "sync_batch":
+        # statistics all-reduced over the replicas: one device's BN on the global batch
+        return keras.layers.BatchNormalization(momentum=momentum, synchronized=True, name=name)
     if normalization == "ghost":
         return GhostBatchNormalization(virtual_batch_size, momentum=momentum, name=name)
     return None

@@ -23,7 +23,10 @@ def mlp(
         num_classes: width of the output layer (logits, no softmax).
         hidden_units: width of each hidden layer. Default `(256, 256, 256)`,
             the model of the main demo.
-        normalization: `"batch"` (`keras.layers.BatchNormalization`),
+        normalization: `"batch"` (`keras.layers.BatchNormalization`: per
+            replica under tf.distribute, moving statistics not synchronized),
+            `"sync_batch"` (the same with `synchronized=True`: statistics of
+            the global batch, as on one device; TensorFlow backend),
             `"ghost"` (`GhostBatchNormalization`) or `"none"`.
         virtual_batch_size: ghost batch size; required for `"ghost"`.
         normalization_momentum: momentum of the moving statistics. Default

@@ -167,3 +167,13 @@ def test_resolve_fills_defaults_and_keeps_the_given_values():
     assert config["optimizer"] == {"name": "sgd", "momentum": 0.9}
     assert config["data"]["source"] == "fashion_mnist"
     assert config["schedule"]["batch_size"] == 32
+
+
+def test_sync_batch_normalization_under_mirrored_matches_one_device(mirrored):
+    changes = {"model.normalization": "sync_batch", "model.virtual_batch_size": None,
+               "schedule.epochs": 1}
+    single = train(digits_config(**changes), verbose=False)
+    double = train(digits_config(**changes), strategy=mirrored, verbose=False)
+    # moving statistics included: every replica normalized with the global batch's
+    for a, b in zip(weights(single["model"]), weights(double["model"])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -5,8 +5,8 @@ import numpy as np
 
 from keras_bigbatch.callbacks._gradients import GradientProbe
 from keras_bigbatch.callbacks._steps import optimizer_steps
-from keras_bigbatch.distribute.batching import check_positive_int
-from keras_bigbatch.optimizers._arguments import check_fraction
+from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.arguments import check_fraction
 
 
 def noise_scale_estimates(small_norm_sq, big_norm_sq, small_batch_size, big_batch_size):

@@ -5,7 +5,7 @@ import numpy as np
 
 from keras_bigbatch.callbacks._gradients import GradientProbe
 from keras_bigbatch.callbacks._steps import optimizer_steps
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch.arguments import check_positive_int
 
 QUANTITIES = ("distance", "grad_mean_abs", "stride", "loss_stride", "curvature_radius")
 

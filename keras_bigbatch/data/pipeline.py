@@ -73,7 +73,7 @@ def make_dataset(
         )
     if shard is not None:
         index, count = shard
-        batching.check_positive_int("shard count", count)
+        check_positive_int("shard count", count)
         if not 0 <= index < count or global_batch_size % count or not drop_remainder:
             raise ValueError(
                 "Argument `shard` must be (index, count) with 0 <= index < "

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from keras_bigbatch.data.arrays import check_examples
 from keras_bigbatch.data.pipeline import finish
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch.arguments import check_positive_int
 
 
 class ScheduleFeed:

@@ -5,15 +5,7 @@
 Pure Python: usable from any backend and from configuration code.
 """
 
-
-def check_positive_int(name, value):
-    """Raises `ValueError` unless `value` is an int > 0; returns it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-    return value
+from keras_bigbatch.arguments import check_positive_int
 
 
 def per_replica_batch_size(global_batch_size, num_replicas_in_sync):

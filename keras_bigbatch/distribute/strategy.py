@@ -12,6 +12,9 @@ Known limits of Keras 3 / TF 2.21 that this package plans around:
 import json
 import os
 
+from keras_bigbatch.arguments import check_choice
+from keras_bigbatch.arguments import check_positive_int
+
 STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "auto")
 
 
@@ -23,10 +26,7 @@ def configure_cpu_devices(count):
     """
     import tensorflow as tf
 
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise ValueError(
-            f"Argument `count` must be a positive integer. Received: count={count!r}"
-        )
+    check_positive_int("count", count)
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
@@ -122,11 +122,7 @@ def get_strategy(name="default", cpu_devices=None):
             (multi-worker) a `TF_CONFIG` that does not parse or names this
             worker out of range.
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"Argument `strategy` must be one of {STRATEGIES}. "
-            f"Received: strategy={name!r}"
-        )
+    check_choice("strategy", name, STRATEGIES)
     if cpu_devices is not None and name != "mirrored":
         raise ValueError(
             "Argument `cpu_devices` only applies to strategy='mirrored'. "

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bigbatch.optimizers._arguments import check_fraction
+from keras_bigbatch.arguments import check_fraction
 
 
 @keras.saving.register_keras_serializable(package="keras_bigbatch")

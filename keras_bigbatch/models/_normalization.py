@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.layers import GhostBatchNormalization
 
 NORMALIZATIONS = ("batch", "sync_batch", "ghost", "none")
@@ -9,11 +10,7 @@ NORMALIZATIONS = ("batch", "sync_batch", "ghost", "none")
 
 def check_normalization(normalization, virtual_batch_size):
     """Validates the pair of model arguments; raises `ValueError` if bad."""
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(
-            f"Argument `normalization` must be one of {NORMALIZATIONS}. "
-            f"Received: normalization={normalization!r}"
-        )
+    check_choice("normalization", normalization, NORMALIZATIONS)
     if normalization == "ghost" and virtual_batch_size is None:
         raise ValueError(
             "Argument `virtual_batch_size` is required when "

@@ -2,7 +2,8 @@
 
 import keras
 
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch import durations
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 
 
@@ -105,7 +106,7 @@ class BatchSizeSchedule:
                 f"set ({dataset_size} examples). Argument `schedule` must stay "
                 f"<= dataset_size={dataset_size}"
             )
-        return dataset_size // size
+        return durations.steps_per_epoch(dataset_size, size)
 
     def total_steps(self, dataset_size, epochs, initial_epoch=0):
         """Optimizer updates over epochs `initial_epoch .. epochs - 1`."""

@@ -11,18 +11,13 @@ Dividing the learning rate by k or multiplying the batch size by k lowers
 "increase batch" or "hybrid" plan.
 """
 
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch import durations
+from keras_bigbatch.arguments import check_fraction
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.schedules.batch_size import BatchSizeSchedule
 from keras_bigbatch.schedules.regime import Regime
 from keras_bigbatch.schedules.regime import _piecewise_constant
 from keras_bigbatch.schedules.warmup import Warmup
-
-
-def _check_momentum(momentum, name="momentum"):
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(
-            f"Argument `{name}` must be in [0, 1). Received: {name}={momentum}"
-        )
 
 
 def noise_scale(learning_rate, dataset_size, batch_size, momentum=0.0):
@@ -49,7 +44,7 @@ def noise_scale(learning_rate, dataset_size, batch_size, momentum=0.0):
         )
     check_positive_int("dataset_size", dataset_size)
     check_positive_int("batch_size", batch_size)
-    _check_momentum(momentum)
+    check_fraction("momentum", momentum)
     return learning_rate * dataset_size / (batch_size * (1.0 - momentum))
 
 
@@ -70,8 +65,8 @@ def momentum_scaled_batch_size(batch_size, momentum, new_momentum):
         learning rate"): `B ∝ 1 / (1 - m)` at constant learning rate.
     """
     check_positive_int("batch_size", batch_size)
-    _check_momentum(momentum)
-    _check_momentum(new_momentum, "new_momentum")
+    check_fraction("momentum", momentum)
+    check_fraction("new_momentum", new_momentum)
     return max(1, round(batch_size * (1.0 - momentum) / (1.0 - new_momentum)))
 
 
@@ -115,14 +110,15 @@ class BatchGrowthPlan:
         def step_of(epoch):
             return self.batch_size.total_steps(dataset_size, epoch)
 
-        warmup_steps = round(self.warmup_epochs * self.batch_size.steps_per_epoch(dataset_size, 0))
+        warmup_steps = durations.epochs_to_steps(
+            self.warmup_epochs, self.batch_size.steps_per_epoch(dataset_size, 0))
         epochs = [e for e in self.learning_rates if e > 0]
         values = [self.learning_rates[0]] + [self.learning_rates[e] for e in epochs]
         if epochs:
             # The first update of epoch e (0-based index step_of(e)) gets the
             # new rate, as in `Regime.to_schedule`.
             schedule = _piecewise_constant(
-                [step_of(e) - warmup_steps for e in epochs], values)
+                [step_of(e) - warmup_steps for e in epochs], values)  # step_of(e): epoch e's first update
         else:
             schedule = values[0]
         return Warmup(schedule, warmup_steps) if warmup_steps else schedule

@@ -2,13 +2,19 @@
 
 import keras
 
+from keras_bigbatch import durations
+from keras_bigbatch.arguments import check_choice
+from keras_bigbatch.arguments import check_non_negative
+from keras_bigbatch.arguments import check_positive
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.schedules.scaling import RULES
 from keras_bigbatch.schedules.scaling import scale_learning_rate
 from keras_bigbatch.schedules.warmup import Warmup
 
 
 def _steps_per_epoch(dataset_size, batch_size):
-    return max(1, dataset_size // batch_size)
+    """`durations.steps_per_epoch`, at least 1 (a schedule over 0 steps is undefined)."""
+    return max(1, durations.steps_per_epoch(dataset_size, batch_size))
 
 
 def _piecewise_constant(boundary_steps, values):
@@ -76,20 +82,9 @@ class Regime:
         warmup_epochs=0.0,
         polynomial_power=None,
     ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
-            batch_size <= 0
-        ):
-            raise ValueError(
-                "Argument `batch_size` must be a positive integer (the global "
-                f"batch size). Received: batch_size={batch_size!r}"
-            )
-        if not epochs > 0:
-            raise ValueError(f"Argument `epochs` must be > 0. Received: epochs={epochs}")
-        if not learning_rate >= 0:
-            raise ValueError(
-                "Argument `learning_rate` must be >= 0. "
-                f"Received: learning_rate={learning_rate}"
-            )
+        check_positive_int("batch_size", batch_size)  # the global batch size
+        check_positive("epochs", epochs)
+        check_non_negative("learning_rate", learning_rate)
         boundaries = tuple(float(b) for b in boundaries)
         if any(not 0 < b < epochs for b in boundaries) or any(
             a >= b for a, b in zip(boundaries, boundaries[1:])
@@ -175,23 +170,13 @@ class Regime:
             train so that the number of iterations is the same for all
             batch sizes.
         """
-        if learning_rate_rule is not None and learning_rate_rule not in RULES:
-            raise ValueError(
-                f"Argument `learning_rate_rule` must be one of {RULES} or None. "
-                f"Received: learning_rate_rule={learning_rate_rule!r}"
-            )
+        check_choice("learning_rate_rule", learning_rate_rule, (*RULES, None))
         if not 0 < updates_fraction <= 1:
             raise ValueError(
                 "Argument `updates_fraction` must be in (0, 1]. "
                 f"Received: updates_fraction={updates_fraction}"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
-            batch_size <= 0
-        ):
-            raise ValueError(
-                "Argument `batch_size` must be a positive integer. "
-                f"Received: batch_size={batch_size!r}"
-            )
+        check_positive_int("batch_size", batch_size)
         if dataset_size is None:
             ratio = batch_size / self.batch_size
         else:
@@ -222,7 +207,7 @@ class Regime:
         """
         return max(
             1,
-            round(self.epochs * _steps_per_epoch(dataset_size, self.batch_size)),
+            durations.epochs_to_steps(self.epochs, _steps_per_epoch(dataset_size, self.batch_size)),
         )
 
     def to_schedule(self, dataset_size):
@@ -238,10 +223,10 @@ class Regime:
         happen at the absolute steps the regime names.
         """
         steps = _steps_per_epoch(dataset_size, self.batch_size)
-        warmup_steps = round(self.warmup_epochs * steps)
-        boundaries = [round(b * steps) - warmup_steps for b in self.boundaries]
+        warmup_steps = durations.epochs_to_steps(self.warmup_epochs, steps)
+        boundaries = [durations.boundary_step(b, steps) - warmup_steps for b in self.boundaries]
         if self.polynomial_power is not None:
-            total = round(self.epochs * steps)
+            total = durations.epochs_to_steps(self.epochs, steps)
             schedule = keras.optimizers.schedules.PolynomialDecay(
                 self.learning_rate,
                 decay_steps=max(1, total - warmup_steps),

@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+from keras_bigbatch.arguments import check_non_negative
+from keras_bigbatch.arguments import check_non_negative_int
+
 
 @keras.saving.register_keras_serializable(package="keras_bigbatch")
 class Warmup(keras.optimizers.schedules.LearningRateSchedule):
@@ -58,20 +61,8 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
                     "Argument `schedule` (the target learning rate) must be "
                     f">= 0. Received: schedule={schedule}"
                 )
-        if (
-            isinstance(warmup_steps, bool)
-            or not isinstance(warmup_steps, int)
-            or warmup_steps < 0
-        ):
-            raise ValueError(
-                "Argument `warmup_steps` must be an integer >= 0. "
-                f"Received: warmup_steps={warmup_steps!r}"
-            )
-        if not initial_learning_rate >= 0:
-            raise ValueError(
-                "Argument `initial_learning_rate` must be >= 0. "
-                f"Received: initial_learning_rate={initial_learning_rate}"
-            )
+        check_non_negative_int("warmup_steps", warmup_steps)
+        check_non_negative("initial_learning_rate", initial_learning_rate)
         self.schedule = schedule
         self.warmup_steps = warmup_steps
         self.initial_learning_rate = float(initial_learning_rate)

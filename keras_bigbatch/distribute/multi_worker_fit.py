@@ -1,7 +1,7 @@
 """Makes Keras's own `model.fit` work under `MultiWorkerMirroredStrategy`.
 
-Keras 3's TensorFlow trainer (checked: Keras 3.15.1, TF 2.21) fails in two
-places when several worker processes share one
+Keras 3's TensorFlow trainer (checked: Keras 3.10.0 and 3.15.1, TF 2.21)
+fails in two places when several worker processes share one
 `tf.distribute.MultiWorkerMirroredStrategy` (keras-team/keras#20585):
 
 1. `reduce_per_replica(logs, strategy, "auto")`, which every train and test
@@ -135,7 +135,7 @@ def _wrap_build(trainer, original):
             or not trainer._collective_all_reduce_multi_worker(strategy)
         ):
             return original(self, iterator=iterator, data_batch=data_batch)
-        for _, _, batches in iterator:
+        for *_, batches in iterator:  # (step, batches) before Keras 3.11, then (begin, end, batches)
             data_batch = tf.nest.map_structure(
                 lambda v: strategy.experimental_local_results(v)[0],
                 next(batches),

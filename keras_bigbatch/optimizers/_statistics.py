@@ -35,6 +35,9 @@ def median_abs(x, dtype, sample_size=None):
 
     With `sample_size` set and the tensor larger than it, the median of an
     evenly strided sample of `sample_size` entries is returned instead.
+
+    Keras before 3.12 has no bit-cast (`keras.ops.view`); there the median
+    is read from a sort of the tensor: the same values, more slowly.
     """
     flat = ops.reshape(ops.abs(ops.cast(x, dtype)), (-1,))
     size = int(flat.shape[0])
@@ -44,20 +47,31 @@ def median_abs(x, dtype, sample_size=None):
         size = sample_size
     if size == 1:
         return flat[0]
+    if not _HAS_VIEW:
+        return _median_by_sorting(flat, size)
     int_dtype, bits_count = _INT_VIEWS[keras.backend.standardize_dtype(dtype)]
     bits = ops.view(flat, int_dtype)
     lower = _kth_smallest(bits, (size + 1) // 2, bits_count, int_dtype)
-    lower_value = ops.view(lower, dtype)
     if size % 2:
-        return lower_value
+        return ops.view(ops.reshape(lower, (1,)), dtype)[0]  # Keras 3.12.0 cannot view a scalar
     at_or_below = ops.sum(ops.cast(ops.less_equal(bits, lower), "int32"))
     largest = ops.convert_to_tensor(2 ** (bits_count - 1) - 1, int_dtype)
     above = ops.min(ops.where(ops.greater(bits, lower), bits, largest))
     upper = ops.where(ops.greater(at_or_below, size // 2), lower, above)
-    return (lower_value + ops.view(upper, dtype)) / 2
+    values = ops.view(ops.stack([lower, upper]), dtype)
+    return (values[0] + values[1]) / 2
 
 
 _INT_VIEWS = {"float32": ("int32", 32), "float64": ("int64", 64)}
+_HAS_VIEW = hasattr(ops, "view")  # Keras >= 3.12
+
+
+def _median_by_sorting(flat, size):
+    """The median of a 1-D tensor of `size` > 1 entries, from a full sort."""
+    ordered = ops.sort(flat)
+    if size % 2:
+        return ordered[size // 2]
+    return (ordered[size // 2 - 1] + ordered[size // 2]) / 2
 
 
 _BRACKET_SAMPLE = 4096

@@ -88,3 +88,13 @@ def test_exact_median_of_large_tensors_with_and_without_a_good_bracket(case, siz
         x = (x * 10.0 ** rng.integers(-20, 20, size)).astype("float32")
     got = keras.ops.convert_to_numpy(_statistics.median_abs(x, "float32"))
     assert got == np.median(np.abs(x)).astype("float32")
+
+
+@pytest.mark.parametrize("size", [2, 7, 8, 10000])
+def test_sorting_fallback_without_keras_ops_view_gives_the_same_medians(size, monkeypatch):
+    # Keras < 3.12 has no bit-cast (`keras.ops.view`): the median is read from a sort
+    x = np.random.default_rng(size).normal(size=size).astype("float32")
+    by_bits = keras.ops.convert_to_numpy(_statistics.median_abs(x, "float32"))
+    monkeypatch.setattr(_statistics, "_HAS_VIEW", False)
+    by_sorting = keras.ops.convert_to_numpy(_statistics.median_abs(x, "float32"))
+    assert by_sorting == by_bits == np.median(np.abs(x)).astype("float32")

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The library's tests under the oldest Keras that pyproject.toml allows.
+# Usage: bash scripts/test_keras_floor.sh [pytest arguments]
+#
+# Reads the floor from the `keras>=X` requirement in pyproject.toml, installs
+# exactly keras==X into .keras-floor/ (plus any of its requirements the main
+# venv does not satisfy), layers that folder over the main venv through
+# PYTHONPATH, checks that `import keras` finds it there, and runs the tests.
+# The main venv is not touched. CI runs it after scripts/test.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
+FLOOR_DIR="${KERAS_BIGBATCH_FLOOR_DIR:-$ROOT/.keras-floor}"
+
+FLOOR="$("$VENV/bin/python" - <<'PY'
+import tomllib
+from packaging.requirements import Requirement
+
+with open("pyproject.toml", "rb") as f:
+    dependencies = tomllib.load(f)["project"]["dependencies"]
+keras = [Requirement(d) for d in dependencies if Requirement(d).name == "keras"]
+floors = [s.version for r in keras for s in r.specifier if s.operator == ">="]
+if len(floors) != 1:
+    raise SystemExit(f"pyproject.toml must require keras>=FLOOR exactly once; found {dependencies}")
+print(floors[0])
+PY
+)"
+
+floor_keras_version() {  # the version `import keras` finds in $FLOOR_DIR, if it finds it there
+  PYTHONPATH="$FLOOR_DIR" "$VENV/bin/python" -c '
+import os, sys, keras
+if os.path.realpath(keras.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep):
+    print(keras.__version__)' "$FLOOR_DIR" 2>/dev/null
+}
+
+same_version() {
+  "$VENV/bin/python" -c "import sys; from packaging.version import Version as V; sys.exit(V('$1') != V('$2'))"
+}
+
+CACHED="$(floor_keras_version || true)"
+if ! same_version "${CACHED:-0}" "$FLOOR"; then
+  echo "== installing keras==$FLOOR into $FLOOR_DIR"
+  rm -rf "$FLOOR_DIR"
+  "$VENV/bin/python" -m pip install -q --no-deps --target "$FLOOR_DIR" "keras==$FLOOR"
+fi
+
+# Requirements of that keras which neither the main venv nor $FLOOR_DIR satisfies.
+MISSING="$(PYTHONPATH="$FLOOR_DIR" "$VENV/bin/python" - "$FLOOR_DIR" <<'PY'
+import sys
+from importlib import metadata
+from packaging.requirements import Requirement
+
+(keras,) = [d for d in metadata.distributions(path=[sys.argv[1]]) if d.metadata["Name"] == "keras"]
+for line in keras.requires or []:
+    requirement = Requirement(line)
+    if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+        continue
+    try:
+        installed = metadata.version(requirement.name)
+    except metadata.PackageNotFoundError:
+        installed = None
+    if installed is None or not requirement.specifier.contains(installed, prereleases=True):
+        print(f"{requirement.name}{requirement.specifier}")
+PY
+)"
+if [ -n "$MISSING" ]; then
+  echo "== keras==$FLOOR also needs:" $MISSING
+  # shellcheck disable=SC2086
+  "$VENV/bin/python" -m pip install -q --no-deps --upgrade --target "$FLOOR_DIR" $MISSING
+fi
+
+INSTALLED="$(floor_keras_version || true)"
+if ! same_version "${INSTALLED:-0}" "$FLOOR"; then
+  echo "error: import keras with $FLOOR_DIR first on PYTHONPATH gives ${INSTALLED:-no keras from there}, not the floor $FLOOR" >&2
+  exit 1
+fi
+echo "== keras $INSTALLED from $FLOOR_DIR (the floor in pyproject.toml) over $VENV"
+
+# The packages that use Keras, and their JAX run (tests/backends); not
+# tests/data (tf.data and files only), nor the trainer's and studies'
+# end-to-end runs (tests/training, tests/*_test.py).
+export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
+exec "$VENV/bin/python" -m pytest -q \
+  tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \
+  tests/distribute tests/backends "$@"

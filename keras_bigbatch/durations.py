@@ -16,6 +16,7 @@ boundary_step(e, spe)       = epochs_to_steps(e, spe): the 0-based index of
 Pure Python, importable from any backend.
 """
 
+from keras_bigbatch.arguments import check_non_negative_int
 from keras_bigbatch.arguments import check_positive_int
 
 
@@ -33,12 +34,8 @@ def steps_per_epoch(num_examples, global_batch_size, drop_remainder=True):
     >>> steps_per_epoch(60000, 4096), steps_per_epoch(60000, 4096, False)
     (14, 15)
     """
-    check_positive_int("global_batch_size", global_batch_size)
-    if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 0:
-        raise ValueError(
-            "Argument `num_examples` must be an integer >= 0. "
-            f"Received: num_examples={num_examples!r}"
-        )
+    global_batch_size = check_positive_int("global_batch_size", global_batch_size)
+    num_examples = check_non_negative_int("num_examples", num_examples)
     full, rest = divmod(num_examples, global_batch_size)
     return full if drop_remainder or not rest else full + 1
 

@@ -61,5 +61,7 @@ class SparseCategoricalCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         config = super().get_config()
-        config.update(from_logits=self.from_logits, label_smoothing=self.label_smoothing)
+        # Keras's base config leaves out `dtype`; every argument round-trips here.
+        config.update(dtype=self.dtype, from_logits=self.from_logits,
+                      label_smoothing=self.label_smoothing)
         return config

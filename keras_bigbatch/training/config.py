@@ -25,6 +25,7 @@ import ast
 import copy
 import inspect
 
+from keras_bigbatch.arguments import check_bool
 from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.arguments import check_non_negative_int
 from keras_bigbatch.arguments import check_positive_int
@@ -89,9 +90,10 @@ def merge(base, changes):
 
     `changes` may hold whole sections and dotted keys
     (`"model.virtual_batch_size"`), applied in order. A section is merged
-    key by key, unless it names another data source, model, optimizer or
-    loss than the one in `base`: then it replaces the section (another
-    optimizer takes other arguments).
+    key by key, unless it (or a dotted key such as `"optimizer.name"`)
+    names another data source, model, optimizer or loss than the one in
+    `base`: then it replaces the section (another optimizer takes other
+    arguments).
     """
     merged = copy.deepcopy(base)
     for key, value in changes.items():
@@ -102,6 +104,9 @@ def merge(base, changes):
                     f"Unknown config key {key!r}: a dotted key starts with one of "
                     f"the sections {SECTIONS}."
                 )
+            current = merged.get(section, {})
+            if entry == _IDENTITY.get(section) and value != current.get(entry):
+                merged[section] = {}  # another optimizer takes other arguments
             merged.setdefault(section, {})[entry] = copy.deepcopy(value)
         elif key in SECTIONS:
             if not isinstance(value, dict):
@@ -124,7 +129,8 @@ def resolve(config):
             model, optimizer or loss, or a bad value (the message names it
             and lists what is valid).
     """
-    unknown = sorted(set(config) - set(_TOP_LEVEL) - set(SECTIONS))
+    unknown = sorted(k for k in config if k not in _TOP_LEVEL + SECTIONS
+                     and k.split(".", 1)[0] not in SECTIONS)  # dotted keys: see merge
     if unknown:
         raise ValueError(
             f"Unknown config key(s) {unknown}; valid top-level keys are "
@@ -141,16 +147,18 @@ def resolve(config):
             )
     check_non_negative_int("seed", resolved["seed"])
     check_choice("precision", resolved["precision"], PRECISIONS)
-    if not isinstance(resolved["name"], str) or not resolved["name"] or "/" in resolved["name"]:
+    name = resolved["name"]
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(
-            "Argument `name` must be a non-empty string without '/' (it names the "
-            f"run's output folder). Received: name={resolved['name']!r}"
+            "Argument `name` must be a non-empty string without '/' or '\\' and not "
+            f"'.' or '..' (it names the run's output folder). Received: name={name!r}"
         )
     regime(resolved)  # Regime checks its own arguments
     evaluation = resolved["evaluation"]
     check_positive_int("evaluation.evaluations", evaluation["evaluations"])
     check_positive_int("evaluation.batch_size", evaluation["batch_size"])
     check_non_negative_int("evaluation.distance_points", evaluation["distance_points"])
+    check_bool("evaluation.train_accuracy", evaluation["train_accuracy"])
     return resolved
 
 
@@ -169,7 +177,7 @@ def parse_override(key, text, current):
     """`--set key=text` as a value of the type `current` (the value it replaces).
 
     bool: true/false/yes/no/1/0; int or float: a number (the option's own
-    check then rejects, e.g., a fractional count); tuple/list:
+    check then rejects, e.g., a fractional count) or `None`; tuple/list:
     comma-separated numbers or a Python literal; None or str: a Python
     literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text.
 
@@ -186,6 +194,8 @@ def parse_override(key, text, current):
         if lowered in _TRUE + _FALSE:
             return lowered in _TRUE
         fail("true or false", "true")
+    if isinstance(current, (int, float)) and text.strip() == "None":
+        return None  # numeric options that take None (virtual_batch_size, ...)
     if isinstance(current, int):
         try:
             return int(text)

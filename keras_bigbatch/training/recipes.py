@@ -80,7 +80,7 @@ def _override(config, key, text):
     except KeyError:
         raise ValueError(_unknown_key_message(config, key)) from None
     value = config_lib.parse_override(key, text, current)
-    return config_lib.resolve(config_lib.merge(config, {key: value}))
+    return config_lib.merge(config, {key: value})
 
 
 def _unknown_key_message(config, key):
@@ -98,9 +98,9 @@ def run_configs(recipe, runs=None, overrides=()):
     Args:
         recipe: a config from `load_recipe`.
         runs: names of the runs to keep, in the recipe's order (None: all).
-        overrides: `(dotted key, text)` pairs from `--set`, applied to every
-            run after its own changes, each parsed to the type of the value
-            it replaces.
+        overrides: `(dotted key, text)` pairs from `--set`, applied in order
+            to every run after its own changes, each parsed to the type of
+            the value it replaces; the result is checked after the last one.
 
     Raises:
         ValueError: an unknown run name, key or value (the message lists
@@ -119,5 +119,7 @@ def run_configs(recipe, runs=None, overrides=()):
         config = config_lib.resolve(config_lib.merge(base, run))
         for key, text in overrides:
             config = _override(config, key, text)
-        configs.append(config)
+        # Checked once all overrides are in: `--set schedule.epochs=2 --set
+        # schedule.boundaries=1` must not fail on the epochs-only step between.
+        configs.append(config_lib.resolve(config) if overrides else config)
     return configs

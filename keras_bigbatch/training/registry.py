@@ -138,7 +138,7 @@ def optimizer_arguments(name):
     """Every keyword argument `name`'s class takes, its bases' included."""
     cls = optimizer_class(name)
     valid = {}
-    for klass in (keras.optimizers.SGD, *reversed(cls.__mro__)):
+    for klass in reversed(cls.__mro__):  # Keras's base optimizer declares the common ones
         init = klass.__dict__.get("__init__")
         if init is not None:
             valid.update(_signature_arguments(init, ("self",)))

@@ -23,7 +23,7 @@ class ArraySource(DataSource):
 
     def __init__(self, name, train, test, num_classes=None):
         self.name = name
-        self._arrays = {"train": tuple(map(np.asarray, train)), "test": tuple(map(np.asarray, test))}
+        self._arrays = {"train": tuple(map(_read_only, train)), "test": tuple(map(_read_only, test))}
         for x, y in self._arrays.values():
             check_examples(x, y)
         if num_classes is None:
@@ -80,3 +80,10 @@ def check_examples(x, y):
             "Arguments `x` and `y` must have the same number of examples. "
             f"Received: len(x)={len(x)}, len(y)={len(y)}"
         )
+
+
+def _read_only(array):
+    """A read-only view of `array` (sources are cached and shared between runs)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view

@@ -103,20 +103,27 @@ def load_fashion_mnist(data_dir=None):
 
 
 @register_source("fashion_mnist")
-@functools.lru_cache(maxsize=2)
 def fashion_mnist_source(dir=None, train_examples=None, test_examples=None):  # noqa: A002
     """Fashion-MNIST as an `ArraySource`: images float32 in [0, 1], (28, 28).
 
     Args:
-        dir: folder of the IDX files (see `load_split`).
+        dir: folder of the IDX files (default: `$KERAS_BIGBATCH_FASHION_MNIST_DIR`,
+            then /usr/share/datasets/fashion-mnist; see `load_split`).
         train_examples / test_examples: keep only the first N examples of a
             split (None = all; for smoke runs).
+
+    Sources are cached per resolved folder and sizes (their arrays are
+    read-only), so the runs of a recipe read the files once.
     """
-    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(dir)
+    return _cached_source(resolve_data_dir(dir), train_examples, test_examples)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_source(data_dir, train_examples, test_examples):
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir)
     return ArraySource(
         "fashion_mnist",
         take_examples((x_train.astype(np.float32) / 255.0, y_train), train_examples, "train_examples"),
         take_examples((x_test.astype(np.float32) / 255.0, y_test), test_examples, "test_examples"),
         num_classes=NUM_CLASSES,
     )
-

@@ -66,7 +66,8 @@ class DataSource:
             global_batch_size: examples per step summed over all replicas.
             input_context: a `tf.distribute.InputContext` (from
                 `strategy.distribute_datasets_from_function`): shard per
-                worker and batch per replica. None: whole global batches.
+                worker and batch per replica (training only). None: whole
+                global batches.
             seed: seed of the per-epoch permutation (training only).
             training: endless shuffled full batches (default for "train")
                 or one ordered pass (default for "test").
@@ -77,7 +78,8 @@ class DataSource:
         Raises:
             ValueError: unknown split, a global batch the replicas (or
                 workers) do not divide, a global batch larger than the
-                training set, or `start_step` < 0.
+                training set, `start_step` < 0, or `input_context` or
+                `start_step` on an evaluation dataset.
         """
         if split not in SPLITS:
             raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
@@ -91,6 +93,12 @@ class DataSource:
             batch = input_context.get_per_replica_batch_size(global_batch_size)
         if training:
             self.steps_per_epoch(global_batch_size)
+        elif input_context is not None:
+            raise ValueError(
+                "Argument `input_context` applies to training datasets only: an "
+                "evaluation dataset yields whole global batches, which "
+                "`strategy.experimental_distribute_dataset` splits. "
+                f"Received: input_context={input_context!r}, training=False")
         elif start_step:
             raise ValueError("Argument `start_step` applies to training datasets only. "
                              f"Received: start_step={start_step}, training=False")

@@ -255,3 +255,20 @@ def test_register_source(own_registry):
     with pytest.raises(ValueError, match="A data source named 'ids' is already registered"):
         register_source("ids")(lambda: ids_source())
     assert get_source("ids").num_examples("train") == N_TRAIN   # the first one stays
+
+
+def test_evaluation_dataset_refuses_an_input_context():
+    with pytest.raises(ValueError, match="`input_context` applies to training datasets only"):
+        ids_source().dataset("test", 8, context(2, 0, 2))
+
+
+def test_cached_arrays_are_read_only():
+    x, _ = digits_source().arrays("train")
+    with pytest.raises(ValueError, match="read-only"):
+        x[0, 0, 0] = 1.0
+
+
+def test_fashion_mnist_source_follows_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_BIGBATCH_FASHION_MNIST_DIR", str(tmp_path))
+    with pytest.raises(DataFileError, match=re.escape(str(tmp_path))):
+        fashion_mnist_source()

@@ -76,12 +76,17 @@ def check_choice(name, value, choices):
     return value
 
 
-def check_known_keys(name, given, valid):
-    """Raises `ValueError` naming the keys of `given` that are not in `valid`."""
-    unknown = sorted(set(given) - set(valid))
-    if unknown:
+def check_learning_rate(value):
+    """Returns a numeric learning rate as float (schedules pass unchanged).
+
+    Rejects a negative or NaN number.
+    """
+    if not _is_real(value):
+        return value
+    if math.isnan(value) or value < 0:
         raise ValueError(
-            f"Argument `{name}` has unknown key(s) {unknown}; valid keys are "
-            f"{sorted(valid)}. Received: {name}={dict(given)!r}"
+            "Argument `learning_rate` must be >= 0, a "
+            "`keras.optimizers.schedules.LearningRateSchedule` or a callable. "
+            f"Received: learning_rate={value!r}"
         )
-    return given
+    return float(value)

@@ -96,13 +96,3 @@ def test_choice():
         arguments.check_choice("precision", "float64", choices)
     with pytest.raises(ValueError, match=message("rule", "one of ('linear', 'sqrt')", None)):
         arguments.check_choice("rule", None, ("linear", "sqrt"))
-
-
-def test_known_keys():
-    given = {"a": 1, "b": 2}
-    assert arguments.check_known_keys("section", given, ("a", "b", "c")) is given
-    assert arguments.check_known_keys("section", {}, ()) == {}
-    with pytest.raises(ValueError, match=re.escape(
-            "Argument `section` has unknown key(s) ['x', 'z']; valid keys are ['a', 'b']. "
-            "Received: section={'z': 0, 'a': 1, 'x': 2}")):
-        arguments.check_known_keys("section", {"z": 0, "a": 1, "x": 2}, {"b", "a"})

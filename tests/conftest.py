@@ -18,9 +18,11 @@ CPU_DEVICES = configure_cpu_devices(2)
 
 @pytest.fixture(scope="session")
 def mirrored():
-    import tensorflow as tf
+    # the same object `get_strategy("mirrored", cpu_devices=2)` returns: two
+    # strategies over the same devices would mix up their collective keys
+    from keras_bigbatch.distribute import get_strategy
 
-    return tf.distribute.MirroredStrategy(CPU_DEVICES)
+    return get_strategy("mirrored", cpu_devices=2)
 
 
 @pytest.fixture(autouse=True)

@@ -100,6 +100,25 @@ def check_tf_config(text):
     return config
 
 
+_MIRRORED = {}
+
+
+def mirrored_strategy(devices=None):
+    """The process's `MirroredStrategy` over `devices` (None: all local GPUs).
+
+    One strategy per device set per process: two MirroredStrategy objects
+    over the same devices number their collective all-reduces from the same
+    keys, and TensorFlow then mixes their tensors up ("Shape mismatch in
+    the collective instance"). So a second request returns the first.
+    """
+    import tensorflow as tf
+
+    key = tuple(devices) if devices is not None else None
+    if key not in _MIRRORED:
+        _MIRRORED[key] = tf.distribute.MirroredStrategy(devices)
+    return _MIRRORED[key]
+
+
 def get_strategy(name="default", cpu_devices=None):
     """Returns a `tf.distribute.Strategy` by name.
 
@@ -133,9 +152,8 @@ def get_strategy(name="default", cpu_devices=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        if cpu_devices is not None:
-            return tf.distribute.MirroredStrategy(configure_cpu_devices(cpu_devices))
-        return tf.distribute.MirroredStrategy()
+        devices = configure_cpu_devices(cpu_devices) if cpu_devices is not None else None
+        return mirrored_strategy(devices)
     if name == "multi-worker":
         check_tf_config(os.environ.get("TF_CONFIG", ""))
         return tf.distribute.MultiWorkerMirroredStrategy()
@@ -144,7 +162,7 @@ def get_strategy(name="default", cpu_devices=None):
     if _tpu_requested():
         return _tpu_strategy()
     if len(tf.config.list_physical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
+        return mirrored_strategy()
     return tf.distribute.get_strategy()
 
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bigbatch.optimizers import _arguments
+from keras_bigbatch import arguments
 from keras_bigbatch.optimizers.layerwise import LayerwiseOptimizer
 
 
@@ -82,13 +82,13 @@ class CBLR(LayerwiseOptimizer):
             momentum=momentum,
             nesterov=nesterov,
             weight_decay=weight_decay,
-            epsilon=_arguments.check_positive("epsilon", epsilon),
+            epsilon=arguments.check_positive("epsilon", epsilon),
             exclude_from_weight_decay=exclude_from_weight_decay,
             exclude_from_layer_adaptation=exclude_from_layer_adaptation,
             name=name,
             **kwargs,
         )
-        self.curvature_momentum = _arguments.check_fraction("curvature_momentum", curvature_momentum)
+        self.curvature_momentum = arguments.check_fraction("curvature_momentum", curvature_momentum)
         self._curvature_fed = False
 
     def build(self, variables):

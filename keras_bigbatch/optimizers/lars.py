@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bigbatch.optimizers import _arguments
+from keras_bigbatch import arguments
 from keras_bigbatch.optimizers import _statistics
 from keras_bigbatch.optimizers.layerwise import LayerwiseOptimizer
 
@@ -94,8 +94,8 @@ class LARS(LayerwiseOptimizer):
             name=name,
             **kwargs,
         )
-        self.trust_coefficient = _arguments.check_positive("trust_coefficient", trust_coefficient)
-        self.clip_trust_ratio = _arguments.check_bool("clip_trust_ratio", clip_trust_ratio)
+        self.trust_coefficient = arguments.check_positive("trust_coefficient", trust_coefficient)
+        self.clip_trust_ratio = arguments.check_bool("clip_trust_ratio", clip_trust_ratio)
 
     def layer_scale(self, gradient, variable, weight_decay):
         dtype = _statistics.stat_dtype(variable.dtype)

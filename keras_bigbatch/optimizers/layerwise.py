@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bigbatch.optimizers import _arguments
+from keras_bigbatch import arguments
 from keras_bigbatch.optimizers import _masks
 
 
@@ -71,11 +71,11 @@ class LayerwiseOptimizer(keras.optimizers.Optimizer):
         name=None,
         **kwargs,
     ):
-        learning_rate = _arguments.check_learning_rate(learning_rate)
-        momentum = _arguments.check_fraction("momentum", momentum)
-        nesterov = _arguments.check_bool("nesterov", nesterov)
-        weight_decay = _arguments.check_non_negative("weight_decay", weight_decay)
-        epsilon = _arguments.check_non_negative("epsilon", epsilon)
+        learning_rate = arguments.check_learning_rate(learning_rate)
+        momentum = arguments.check_fraction("momentum", momentum)
+        nesterov = arguments.check_bool("nesterov", nesterov)
+        weight_decay = arguments.check_non_negative("weight_decay", weight_decay)
+        epsilon = arguments.check_non_negative("epsilon", epsilon)
         decay_mask = _masks.check_mask("exclude_from_weight_decay", _masks.deserialize_mask(exclude_from_weight_decay))
         adapt_mask = _masks.check_mask(
             "exclude_from_layer_adaptation", _masks.deserialize_mask(exclude_from_layer_adaptation)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bigbatch.distribute.batching import check_positive_int
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.optimizers import _statistics
 from keras_bigbatch.optimizers.layerwise import LayerwiseOptimizer
 

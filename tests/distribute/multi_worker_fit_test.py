@@ -11,7 +11,6 @@ Keras fixes keras-team/keras#20585 upstream. About 25 s on 2 busy cores.
 """
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from keras_bigbatch.data import load_digits
 from keras_bigbatch.data import make_dataset
 from keras_bigbatch.distribute import enable_multi_worker_fit
 from tests.distribute import fit_equality_test as helpers
+from tests.multi_process import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EPOCHS = 2
@@ -36,16 +36,6 @@ def evaluation_data():
     """The digits test split in global batches; the last batch is partial."""
     _, (x, y) = load_digits()
     return make_dataset(x, y, helpers.GLOBAL_BATCH_SIZE, shuffle=False, drop_remainder=False)
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def run_workers(out_dir):

@@ -38,3 +38,10 @@ def test_cpu_split_cannot_change_after_start():
         configure_cpu_devices(3)
     assert len(configure_cpu_devices(2)) == 2
     assert len(tf.config.list_logical_devices("CPU")) == 2
+
+
+def test_one_mirrored_strategy_per_device_set(mirrored):
+    # a second MirroredStrategy over the same devices would reuse the first's
+    # collective keys ("Shape mismatch in the collective instance")
+    assert get_strategy("mirrored", cpu_devices=2) is mirrored
+    assert get_strategy("mirrored", cpu_devices=2) is get_strategy("mirrored", cpu_devices=2)

@@ -8,7 +8,6 @@ hid a halved learning rate).
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -19,20 +18,11 @@ import pytest
 from keras_bigbatch.training import load_recipe
 from keras_bigbatch.training import run_configs
 from keras_bigbatch.training import train
+from tests.multi_process import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECIPE = os.path.join(HERE, "digits_recipe.py")
 REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def run_workers(output, overrides, count=2):

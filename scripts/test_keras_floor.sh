@@ -74,10 +74,11 @@ if ! same_version "${INSTALLED:-0}" "$FLOOR"; then
 fi
 echo "== keras $INSTALLED from $FLOOR_DIR (the floor in pyproject.toml) over $VENV"
 
-# The packages that use Keras, and their JAX run (tests/backends); not
-# tests/data (tf.data and files only), nor the trainer's and studies'
-# end-to-end runs (tests/training, tests/*_test.py).
+# Every package's tests, the trainer and the command included, and the JAX
+# run (tests/backends); not the studies (tests/studies_test.py) or the
+# packaging checks, which are not library code.
 export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
 exec "$VENV/bin/python" -m pytest -q \
   tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \
-  tests/distribute tests/backends "$@"
+  tests/distribute tests/data tests/training tests/backends tests/durations_test.py \
+  tests/arguments_test.py "$@"

@@ -85,14 +85,20 @@ def check_tf_config(text):
     except json.JSONDecodeError as error:
         raise ValueError(f"TF_CONFIG is not valid JSON ({error}); expected e.g. "
                          f"'{example}'. Received: TF_CONFIG={text!r}") from None
-    workers = config.get("cluster", {}).get("worker") if isinstance(config, dict) else None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    workers = cluster.get("worker") if isinstance(cluster, dict) else None
     if not isinstance(workers, list) or not workers or not all(
             isinstance(w, str) and ":" in w for w in workers):
         raise ValueError("TF_CONFIG must list the workers as cluster.worker = "
                          f"[\"host:port\", ...], e.g. '{example}'. Received: TF_CONFIG={text!r}")
-    task = config.get("task", {})
-    index = task.get("index") if isinstance(task, dict) else None
-    if task.get("type", "worker") not in ("worker", "chief") or isinstance(index, bool) or (
+    if set(cluster) != {"worker"}:
+        raise ValueError(
+            "TF_CONFIG's cluster must list only `worker` tasks (the first worker is "
+            f"the chief); found {sorted(cluster)}. Received: TF_CONFIG={text!r}")
+    task = config.get("task")
+    task = task if isinstance(task, dict) else {}
+    index = task.get("index")
+    if task.get("type") != "worker" or isinstance(index, bool) or (
             not isinstance(index, int)) or not 0 <= index < len(workers):
         raise ValueError(
             f"TF_CONFIG's task must be {{\"type\": \"worker\", \"index\": i}} with i in "

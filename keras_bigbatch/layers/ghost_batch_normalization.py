@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.layers import _batch_checks
 
 
@@ -113,15 +114,7 @@ class GhostBatchNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            isinstance(virtual_batch_size, bool)
-            or not isinstance(virtual_batch_size, int)
-            or virtual_batch_size <= 0
-        ):
-            raise ValueError(
-                "Argument `virtual_batch_size` must be a positive integer. "
-                f"Received: virtual_batch_size={virtual_batch_size!r}"
-            )
+        check_positive_int("virtual_batch_size", virtual_batch_size)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(
                 "Argument `axis` must be a single integer (the feature axis). "

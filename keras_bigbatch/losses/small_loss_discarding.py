@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bigbatch.arguments import check_fraction
+from keras_bigbatch.arguments import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_bigbatch")
@@ -61,12 +62,8 @@ class SmallLossDiscarding(keras.losses.Loss):
         if self.loss is None:
             raise ValueError(f"Argument `loss` must name a Keras loss. Received: loss={loss!r}")
         self.fraction = check_fraction("fraction", fraction)
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0
-        ):
-            raise ValueError(
-                f"Argument `epochs` must be a positive integer or None. Received: epochs={epochs!r}"
-            )
+        if epochs is not None:
+            check_positive_int("epochs", epochs)  # or None: every epoch
         self.epochs = epochs
 
     def per_sample(self, y_true, y_pred):

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.models._normalization import check_normalization
 from keras_bigbatch.models._normalization import normalization_layer
 
@@ -38,11 +39,7 @@ def small_resnet(
         Recognition", section 4.2 (the CIFAR-10 networks).
     """
     check_normalization(normalization, virtual_batch_size)
-    if isinstance(blocks_per_stage, bool) or not isinstance(blocks_per_stage, int) or blocks_per_stage < 1:
-        raise ValueError(
-            "Argument `blocks_per_stage` must be an integer >= 1. "
-            f"Received: blocks_per_stage={blocks_per_stage!r}"
-        )
+    check_positive_int("blocks_per_stage", blocks_per_stage)
     input_shape = tuple(input_shape)
     inputs = keras.Input(shape=input_shape, name="inputs")
     x = inputs

@@ -14,11 +14,11 @@ finished rows), `results.png`, and per run `RUN/model.keras` and
 `DIR/worker-i/` instead.
 
 `python -m keras_bigbatch.training RECIPE ...` is `keras-bigbatch train RECIPE ...`.
-Exit status: 0 on success, 2 for bad input (the message says what is valid).
+Exit status: 0 on success, 2 for bad input (the message says what is valid;
+everything is checked before the first run trains), 1 if training fails.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -105,7 +105,11 @@ def _list():
     return 0
 
 
-def _train(args):
+def _prepare(args):
+    """Everything that can be wrong with the input, checked before any training.
+
+    Returns `(recipe, configs, panels, output, strategy)`.
+    """
     recipe = recipes_lib.load_recipe(args.recipe, args.size)
     wanted = args.runs.split(",") if args.runs else None
     configs = recipes_lib.run_configs(recipe, wanted, _overrides(args))
@@ -117,10 +121,17 @@ def _train(args):
     from keras_bigbatch.training import trainer
 
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
-    for config in configs:  # every run's batch sizes, before the first one trains
+    for config in configs:  # every run's data and batch sizes, before the first one trains
         trainer.check_batch_sizes(config, strategy.num_replicas_in_sync)
+        trainer.source(config).steps_per_epoch(config["schedule"]["batch_size"])
     output = _worker_output(output, strategy)
     _check_writable(output)
+    return recipe, configs, panels, output, strategy
+
+
+def _train(args, recipe, configs, panels, output, strategy):
+    from keras_bigbatch.training import trainer
+
     print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
           f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
     results = []
@@ -159,15 +170,20 @@ def main(argv=None):
         argv.insert(0, "train")  # `python -m keras_bigbatch.training RECIPE ...`
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_bigbatch.data import DataFileError
-
     try:
-        return _list() if args.command == "list" else _train(args)
-    except (UsageError, ValueError, DataFileError, json.JSONDecodeError) as error:
+        if args.command == "list":
+            return _list()
+        prepared = _prepare(args)
+    except (UsageError, ValueError) as error:  # DataFileError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # From here on an error is a failure of training, not of the input: it
+    # propagates with its traceback (exit status 1).
+    try:
+        return _train(args, *prepared)
     except KeyboardInterrupt:
-        print("interrupted: the runs that finished are in results.json", file=sys.stderr)
+        print(f"interrupted: runs that finished are in {prepared[3]}/results.json",
+              file=sys.stderr)
         return 130
 
 

@@ -141,9 +141,11 @@ def resolve(config):
         valid = valid_keys(resolved, section)
         unknown = sorted(set(resolved[section]) - set(valid))
         if unknown:
+            hint = (" The learning rate comes from `schedule` (schedule.learning_rate)."
+                    if section == "optimizer" and "learning_rate" in unknown else "")
             raise ValueError(
                 f"Unknown key(s) {[f'{section}.{k}' for k in unknown]}; "
-                f"`{section}` accepts {sorted(valid)}."
+                f"`{section}` accepts {sorted(valid)}.{hint}"
             )
     check_non_negative_int("seed", resolved["seed"])
     check_choice("precision", resolved["precision"], PRECISIONS)
@@ -228,7 +230,7 @@ def lookup(config, key):
     Raises `KeyError` if the key is not valid for the config.
     """
     if "." not in key:
-        if key not in _TOP_LEVEL:
+        if key not in _TOP_LEVEL or key == "name":  # a run's name is the recipe's
             raise KeyError(key)
         return config[key]
     section, entry = key.split(".", 1)

@@ -8,7 +8,7 @@ seed, precision, data, model, optimizer, schedule, loss, evaluation
                        the defaults every run starts from (see training.config)
 runs                   [{"name": ..., changes}]: one results-table row each;
                        changes are sections or dotted keys
-report                 {"panels": [...], "columns": [...]} (training.report)
+report                 {"panels": [...]}: the plots (training.report.PANELS)
 expected               {run name: {result key: [low, high]}}: what the smoke
                        test and the report check
 ```
@@ -71,7 +71,26 @@ def load_recipe(recipe, size="default"):
     if not config.get("runs"):
         raise ValueError(f"Recipe {recipe!r} returned no runs for size={size!r}.")
     config.setdefault("name", os.path.splitext(os.path.basename(recipe))[0])
+    _check_expected(recipe, config)
     return config
+
+
+# Result values an `expected` block may bound (see trainer.fit).
+EXPECTABLE = ("test_accuracy", "train_accuracy", "updates", "epochs", "wall_time_s")
+
+
+def _check_expected(recipe, config):
+    """Raises unless `expected` bounds known results of existing runs."""
+    names = [run["name"] for run in config["runs"]]
+    for name, bounds in config.get("expected", {}).items():
+        if name not in names:
+            raise ValueError(f"Recipe {recipe!r}: `expected` names run {name!r}, which is not "
+                             f"one of its runs {names}.")
+        for key, value in bounds.items():
+            if key not in EXPECTABLE or len(value) != 2 or not value[0] <= value[1]:
+                raise ValueError(
+                    f"Recipe {recipe!r}: `expected[{name!r}][{key!r}]` must bound one of "
+                    f"{EXPECTABLE} with (low, high), low <= high. Received: {value!r}")
 
 
 def _override(config, key, text):
@@ -87,7 +106,9 @@ def _unknown_key_message(config, key):
     section = key.split(".", 1)[0]
     if "." in key and section in config_lib.SECTIONS:
         valid = sorted(f"{section}.{k}" for k in config_lib.valid_keys(config, section))
-        return f"--set {key}: unknown key; `{section}` accepts {valid}."
+        hint = (" The learning rate comes from `schedule` (schedule.learning_rate)."
+                if key == "optimizer.learning_rate" else "")
+        return f"--set {key}: unknown key; `{section}` accepts {valid}.{hint}"
     return (f"--set {key}: unknown key; valid keys are seed, precision, or "
             f"SECTION.KEY with SECTION one of {config_lib.SECTIONS}.")
 

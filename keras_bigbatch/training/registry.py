@@ -46,7 +46,7 @@ def _check_arguments(kind, name, args, valid):
 def _lookup(kind, table, name):
     if name not in table:
         raise ValueError(
-            f"Argument `{kind}.name` must be one of the registered {kind}s "
+            f"Argument `{kind}.name` must name a registered {kind}, one of "
             f"{sorted(table)}. Received: {kind}.name={name!r}"
         )
     return table[name]
@@ -106,10 +106,13 @@ def _snake_case(name):
 
 def _optimizer_classes(module):
     """{snake_case name: class} of the optimizer classes a module exports."""
+    wrappers = (keras.optimizers.LossScaleOptimizer, optimizers_lib.LayerwiseOptimizer,
+                getattr(keras.optimizers, "MultiOptimizer", ()))
     return {
         _snake_case(name): obj for name, obj in vars(module).items()
         if isinstance(obj, type) and issubclass(obj, keras.optimizers.Optimizer)
         and obj.__init__ is not keras.optimizers.Optimizer.__init__
+        and obj not in wrappers  # wrap another optimizer, or a base class
     }
 
 

@@ -47,11 +47,6 @@ def _atomic_write(path, write):
         raise
 
 
-def serializable(results):
-    """Results without the live Keras models, ready for JSON."""
-    return [{k: v for k, v in r.items() if k != "model"} for r in results]
-
-
 def write_history(path, result):
     """Writes one run's Keras History and curves as JSON (atomically)."""
     write_json(path, {key: result[key] for key in ("name", "history", "curve", "distance")})

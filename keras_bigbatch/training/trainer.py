@@ -2,7 +2,7 @@
 
     global_batch_size      = config["schedule"]["batch_size"]
     per_replica_batch_size = global_batch_size / strategy.num_replicas_in_sync
-    steps_per_epoch        = train examples // global_batch_size
+    steps_per_epoch        = train examples // global_batch_size   (see training_length)
 
 Every strategy trains with Keras's own `model.fit` on
 `strategy.distribute_datasets_from_function(source.dataset)`: each worker
@@ -66,6 +66,25 @@ def check_batch_sizes(config, num_replicas):
     return per_replica
 
 
+def model_arguments(config, num_replicas):
+    """The registered model's keyword arguments from `config["model"]`.
+
+    Adds the run's `seed` where the model takes one. Under several replicas
+    `normalization="batch"` becomes `"sync_batch"` (Keras BN with
+    `synchronized=True`): Keras's BN normalizes each replica's share and
+    keeps unsynchronized moving statistics, so only synchronized statistics
+    make the update the one-device update on the global batch. (For
+    per-replica statistics use `"ghost"` with `virtual_batch_size` = the
+    per-replica batch.)
+    """
+    args = {k: v for k, v in config["model"].items() if k != "name"}
+    if "seed" in registry.model_arguments(config["model"]["name"]):
+        args.setdefault("seed", config["seed"])
+    if num_replicas > 1 and args.get("normalization") == "batch":
+        args["normalization"] = "sync_batch"
+    return args
+
+
 @contextlib.contextmanager
 def _dtype_policy(name):
     previous = keras.config.dtype_policy()
@@ -99,8 +118,7 @@ def build(config, strategy=None):
     check_batch_sizes(config, strategy.num_replicas_in_sync)
     data = source(config)
     regime = config_lib.regime(config)
-    model_args = {k: v for k, v in config["model"].items() if k != "name"}
-    model_args.setdefault("seed", config["seed"])
+    model_args = model_arguments(config, strategy.num_replicas_in_sync)
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
     keras.utils.set_random_seed(config["seed"])
@@ -164,6 +182,21 @@ class _TestAccuracy(keras.callbacks.Callback):
             logs["test_accuracy"] = accuracy
 
 
+def training_length(data, regime):
+    """`(steps_per_epoch, epochs)` that `model.fit` runs for a regime.
+
+    Whole epochs: `round(regime.epochs)` of them, e.g. regime adaptation's
+    334.3 epochs train 334 (4676 of the schedule's 4680 updates). A regime
+    shorter than one epoch trains exactly its `round(epochs * N // B)` steps
+    as one shorter epoch.
+    """
+    steps_per_epoch = data.steps_per_epoch(regime.batch_size)
+    total_steps = max(1, durations.epochs_to_steps(regime.epochs, steps_per_epoch))
+    if total_steps < steps_per_epoch:
+        return total_steps, 1
+    return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
+
+
 def fit(config, model, strategy=None, callbacks=(), verbose=True):
     """Trains a model from `build` and returns its measurements.
 
@@ -193,9 +226,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
     data = source(config)
     regime = config_lib.regime(config)
     global_batch = regime.batch_size
-    steps_per_epoch = data.steps_per_epoch(global_batch)
-    total_steps = durations.epochs_to_steps(regime.epochs, steps_per_epoch)
-    epochs = max(1, round(total_steps / steps_per_epoch))
+    steps_per_epoch, epochs = training_length(data, regime)
     evaluation = config["evaluation"]
     if strategy_lib.is_multi_worker(strategy):
         enable_multi_worker_fit()

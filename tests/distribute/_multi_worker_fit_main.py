@@ -1,6 +1,7 @@
 """One worker of the two-process `model.fit` test (multi_worker_fit_test.py).
 
-Usage: python _multi_worker_fit_main.py TASK_INDEX PORT0,PORT1 OUT.npz
+Usage (from the repository root):
+    python -m tests.distribute._multi_worker_fit_main TASK_INDEX PORT0,PORT1 OUT.npz
 
 Records how `fit` fails without the fix, then enables it and, for each run
 in `RUNS`, trains with `model.fit` on `distribute_datasets_from_function`
@@ -18,7 +19,6 @@ os.environ["TF_CONFIG"] = json.dumps({
 })
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -127,8 +127,8 @@ def max_abs_difference(a, b):
 
 @pytest.fixture(autouse=True, scope="module")
 def _fix():
-    # Process-wide and a no-op under MirroredStrategy; enabled here because
-    # the trainer enables it for every strategy.
+    # Process-wide and a no-op under MirroredStrategy; enabled here to show
+    # it changes nothing there (the trainer enables it under multi-worker).
     enable_multi_worker_fit()
 
 

@@ -26,6 +26,7 @@ from tests.distribute import fit_equality_test as helpers
 from tests.multi_process import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 EPOCHS = 2
 STEPS_PER_EPOCH = 3
 # name: (normalization, optimizer); together they cover both of each.
@@ -44,9 +45,9 @@ def run_workers(out_dir):
     env.pop("TF_CONFIG", None)
     procs = [
         subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "_multi_worker_fit_main.py"), str(i), ports,
+            [sys.executable, "-m", "tests.distribute._multi_worker_fit_main", str(i), ports,
              str(out_dir / f"w{i}.npz")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for i in range(2)
     ]

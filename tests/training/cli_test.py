@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import keras
-import numpy as np
 import pytest
 
 from keras_bigbatch.training.cli import main
@@ -64,6 +63,9 @@ def test_mirrored_strategy_from_the_command_line(tmp_path, mirrored):
     (["train", RECIPE, "--set", "epochs"], "--set 'epochs': expected KEY=VALUE"),
     (["train", RECIPE, "--set", "schedule.batch_size=40"], "virtual_batch_size` (16) must divide"),
     (["train", RECIPE, "--set", "data.dir=/x"], "data.dir"),
+    (["train", RECIPE, "--set", "name=x"], "--set name: unknown key"),
+    (["train", RECIPE, "--set", "optimizer.learning_rate=1"],
+     "The learning rate comes from `schedule`"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
     assert main(argv + ["--output", str(tmp_path / "o")]) == 2
@@ -87,6 +89,10 @@ def test_unwritable_output_exits_2(tmp_path, capsys):
 
 @pytest.mark.parametrize("tf_config,message", [
     ("{not json", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": ["127.0.0.1:1"]}', "TF_CONFIG must list the workers"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": 0}', "TF_CONFIG's task must be"),
+    ('{"cluster": {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}, '
+     '"task": {"type": "chief", "index": 0}}', "only `worker` tasks"),
     ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 2}}',
      "index\": i} with i in [0, 2)"),
 ])
@@ -102,30 +108,34 @@ def test_missing_fashion_mnist_names_the_fix(tmp_path, capsys):
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
 
 
-def test_interrupted_run_keeps_the_finished_runs(tmp_path):
-    class StopAfterFirstRun(keras.callbacks.Callback):
-        pass
-
+def test_interrupted_run_keeps_the_finished_runs(tmp_path, monkeypatch, capsys):
     from keras_bigbatch.training import trainer
 
-    calls = []
-    real_train = trainer.train
+    real_train, started = trainer.train, []
 
     def train_then_interrupt(config, strategy=None, callbacks=(), verbose=True):
-        if calls:
-            raise KeyboardInterrupt
-        calls.append(config["name"])
+        if started:
+            raise KeyboardInterrupt  # Ctrl-C during the second run
+        started.append(config["name"])
         return real_train(config, strategy, callbacks, verbose)
 
-    trainer.train = train_then_interrupt
-    try:
-        code = main(["train", RECIPE, "--set", "schedule.epochs=1", "--output", str(tmp_path)])
-    finally:
-        trainer.train = real_train
-    assert code == 130
+    monkeypatch.setattr(trainer, "train", train_then_interrupt)
+    code = main(["train", RECIPE, "--set", "schedule.epochs=1", "--output", str(tmp_path)])
+    assert code == 130 and "runs that finished are in" in capsys.readouterr().err
     payload = json.loads((tmp_path / "results.json").read_text())
     assert [r["name"] for r in payload["results"]] == ["A"]
     assert (tmp_path / "A" / "model.keras").exists() and not (tmp_path / "B").exists()
+
+
+def test_a_failure_during_training_is_not_reported_as_bad_input(tmp_path, monkeypatch):
+    from keras_bigbatch.training import trainer
+
+    def broken_train(config, strategy=None, callbacks=(), verbose=True):
+        raise ValueError("NaN loss")  # e.g. raised by Keras mid-run
+
+    monkeypatch.setattr(trainer, "train", broken_train)
+    with pytest.raises(ValueError, match="NaN loss"):  # traceback and exit status 1
+        main(["train", RECIPE, "--output", str(tmp_path)])
 
 
 def test_console_script_lists_recipes():

@@ -261,7 +261,6 @@ def test_parse_errors(key, text, current, message):
 def test_lookup():
     resolved = resolve(BASE)
     assert lookup(resolved, "seed") == 0 and lookup(resolved, "precision") == "float32"
-    assert lookup(resolved, "name") == "base"
     assert lookup(resolved, "schedule.boundaries") == (2,)           # set
     assert lookup(resolved, "schedule.decay") == 0.1                 # Regime's default
     assert lookup(resolved, "model.normalization_momentum") == 0.99  # the model's default
@@ -269,7 +268,7 @@ def test_lookup():
     assert lookup(resolved, "optimizer.nesterov") is False           # SGD's default
     assert lookup(resolved, "data.dir") is None
     assert lookup(resolved, "evaluation.distance_points") == 0
-    for bad in ("batch", "data", "sched.epochs", "model.hiden_units", "optimizer.learning_rate",
+    for bad in ("name", "batch", "data", "sched.epochs", "model.hiden_units", "optimizer.learning_rate",
                 "evaluation.every"):
         with pytest.raises(KeyError):
             lookup(resolved, bad)

@@ -175,3 +175,18 @@ def test_overrides_switch_what_a_section_configures():
 def test_run_configs_errors(runs, overrides, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         run_configs(load_recipe(DIGITS_RECIPE), runs, overrides)
+
+
+@pytest.mark.parametrize("expected,message", [
+    ({"Z": {"test_accuracy": (0.5, 1.0)}}, "names run 'Z', which is not one of its runs"),
+    ({"A": {"test_acc": (0.5, 1.0)}}, r"expected\['A'\]\['test_acc'\]` must bound one of"),
+    ({"A": {"test_accuracy": (1.0, 0.5)}}, "low <= high"),
+])
+def test_a_bad_expected_block_is_refused_at_load(tmp_path, expected, message):
+    recipe = tmp_path / "bad_recipe.py"
+    recipe.write_text(
+        "def get_config(size='default'):\n"
+        "    return {'data': {'source': 'digits'}, 'runs': [{'name': 'A'}],\n"
+        f"            'expected': {expected!r}}}\n")
+    with pytest.raises(ValueError, match=message):
+        load_recipe(str(recipe))

@@ -169,11 +169,31 @@ def test_resolve_fills_defaults_and_keeps_the_given_values():
     assert config["schedule"]["batch_size"] == 32
 
 
-def test_sync_batch_normalization_under_mirrored_matches_one_device(mirrored):
-    changes = {"model.normalization": "sync_batch", "model.virtual_batch_size": None,
+@pytest.mark.parametrize("normalization", ["batch", "sync_batch"])
+def test_batch_normalization_under_mirrored_matches_one_device(mirrored, normalization):
+    # "batch" becomes synchronized BN under several replicas (trainer.model_arguments)
+    changes = {"model.normalization": normalization, "model.virtual_batch_size": None,
                "schedule.epochs": 1}
     single = train(digits_config(**changes), verbose=False)
     double = train(digits_config(**changes), strategy=mirrored, verbose=False)
     # moving statistics included: every replica normalized with the global batch's
     for a, b in zip(weights(single["model"]), weights(double["model"])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_registered_model_without_a_seed_argument(monkeypatch):
+    from keras_bigbatch.training import registry
+
+    def linear(input_shape, num_classes, units=10):
+        return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                                 keras.layers.Dense(num_classes)])
+
+    monkeypatch.setitem(registry._MODELS, "linear", linear)
+    result = train(digits_config(model={"name": "linear"}, **{"schedule.epochs": 1}),
+                   verbose=False)
+    assert result["updates"] == 1348 // 64 and result["test_accuracy"] > 0.5
+
+
+def test_a_regime_shorter_than_an_epoch_trains_exactly_its_steps():
+    result = train(digits_config(**{"schedule.epochs": 0.5}), verbose=False)
+    assert (result["epochs"], result["updates"]) == (1, round(0.5 * (1348 // 64)))

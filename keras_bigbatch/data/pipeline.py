@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.data.arrays import check_examples
-from keras_bigbatch.distribute import batching
+from keras_bigbatch.durations import check_steps_per_epoch
 from keras_bigbatch.durations import steps_per_epoch
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 
@@ -64,13 +64,8 @@ def make_dataset(
     num_replicas = strategy.num_replicas_in_sync if strategy else 1
     per_replica_batch_size(global_batch_size, num_replicas)
     check_examples(x, y)
-    if drop_remainder and len(x) < global_batch_size:
-        raise ValueError(
-            f"Argument `global_batch_size` ({global_batch_size}) is larger "
-            f"than the data set ({len(x)} examples) and drop_remainder=True, "
-            "so no batch would be produced. Use a global batch size <= "
-            f"{len(x)}. Received: global_batch_size={global_batch_size}"
-        )
+    if drop_remainder:
+        check_steps_per_epoch(len(x), global_batch_size)  # at least one full batch
     if shard is not None:
         index, count = shard
         check_positive_int("shard count", count)

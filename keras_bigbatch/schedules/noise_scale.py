@@ -79,10 +79,13 @@ class BatchGrowthPlan:
         learning_rates: `{first_epoch: learning_rate}`.
         warmup_epochs: linear warm-up at the start (in epochs of the first
             batch size).
+        warmup_learning_rate: the rate warm-up starts from.
     """
 
-    def __init__(self, epochs, batch_size, learning_rates, warmup_epochs=0.0):
+    def __init__(self, epochs, batch_size, learning_rates, warmup_epochs=0.0,
+                 warmup_learning_rate=0.0):
         self.epochs = epochs
+        self.warmup_learning_rate = warmup_learning_rate
         self.batch_size = BatchSizeSchedule(batch_size)
         self.learning_rates = dict(sorted(learning_rates.items()))
         self.warmup_epochs = warmup_epochs
@@ -121,7 +124,9 @@ class BatchGrowthPlan:
                 [step_of(e) - warmup_steps for e in epochs], values)  # step_of(e): epoch e's first update
         else:
             schedule = values[0]
-        return Warmup(schedule, warmup_steps) if warmup_steps else schedule
+        if warmup_steps:
+            return Warmup(schedule, warmup_steps, self.warmup_learning_rate)
+        return schedule
 
     def describe(self, dataset_size):
         phases = ", ".join(
@@ -203,4 +208,5 @@ def plan_batch_growth(regime, max_batch_size=None):
             batch = batch_sizes[epoch] = grown
         else:
             rate = rates[epoch] = rate * regime.decay
-    return BatchGrowthPlan(int(regime.epochs), batch_sizes, rates, regime.warmup_epochs)
+    return BatchGrowthPlan(int(regime.epochs), batch_sizes, rates, regime.warmup_epochs,
+                           regime.warmup_learning_rate)

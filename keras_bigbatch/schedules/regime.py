@@ -45,8 +45,13 @@ class Regime:
     Polynomial decay, with `polynomial_power=p` (You et al. 2017 use p=2):
 
     ```
-    lr(t) = learning_rate * (1 - (t - warmup) / (total - warmup)) ** p
+    lr(t) = (learning_rate - end_learning_rate)
+            * (1 - (t - warmup) / (total - warmup)) ** p + end_learning_rate
     ```
+
+    Warm-up (`warmup_epochs` > 0) ramps linearly from `warmup_learning_rate`
+    (0 by default; Goyal et al. start from the small-batch rate) to
+    `learning_rate` over the first `warmup_epochs`.
 
     Boundaries are in epochs (floats allowed). `batch_size` is the *global*
     batch size.
@@ -62,6 +67,10 @@ class Regime:
         polynomial_power: None (step decay) or a power > 0: decay
             polynomially to 0 over the steps after the warm-up; then
             `boundaries` must be empty.
+        end_learning_rate: the rate polynomial decay ends at, in
+            [0, learning_rate]. Default 0 (MLPerf's LARS runs use 1e-4).
+        warmup_learning_rate: the rate warm-up starts from, >= 0.
+            Default 0.
 
     Example:
 
@@ -81,6 +90,8 @@ class Regime:
         decay=0.1,
         warmup_epochs=0.0,
         polynomial_power=None,
+        end_learning_rate=0.0,
+        warmup_learning_rate=0.0,
     ):
         check_positive_int("batch_size", batch_size)  # the global batch size
         check_positive("epochs", epochs)
@@ -118,6 +129,27 @@ class Regime:
                     f"polynomial_power={polynomial_power}"
                 )
             polynomial_power = float(polynomial_power)
+        check_non_negative("end_learning_rate", end_learning_rate)
+        if end_learning_rate and polynomial_power is None:
+            raise ValueError(
+                "Argument `end_learning_rate` applies to polynomial decay only; set "
+                "`polynomial_power` or leave end_learning_rate=0. "
+                f"Received: end_learning_rate={end_learning_rate}"
+            )
+        if end_learning_rate > learning_rate:
+            raise ValueError(
+                f"Argument `end_learning_rate` must be <= learning_rate ({learning_rate}). "
+                f"Received: end_learning_rate={end_learning_rate}"
+            )
+        check_non_negative("warmup_learning_rate", warmup_learning_rate)
+        if warmup_learning_rate and not warmup_epochs:
+            raise ValueError(
+                "Argument `warmup_learning_rate` (the rate warm-up starts from) needs "
+                f"warmup_epochs > 0. Received: warmup_learning_rate={warmup_learning_rate}, "
+                f"warmup_epochs={warmup_epochs}"
+            )
+        self.end_learning_rate = float(end_learning_rate)
+        self.warmup_learning_rate = float(warmup_learning_rate)
         self.polynomial_power = polynomial_power
         self.batch_size = batch_size
         self.epochs = float(epochs)
@@ -197,6 +229,8 @@ class Regime:
             decay=self.decay,
             warmup_epochs=self.warmup_epochs * stretch,
             polynomial_power=self.polynomial_power,
+            end_learning_rate=self.end_learning_rate,
+            warmup_learning_rate=self.warmup_learning_rate,
         )
 
     def total_steps(self, dataset_size):
@@ -230,7 +264,7 @@ class Regime:
             schedule = keras.optimizers.schedules.PolynomialDecay(
                 self.learning_rate,
                 decay_steps=max(1, total - warmup_steps),
-                end_learning_rate=0.0,
+                end_learning_rate=self.end_learning_rate,
                 power=self.polynomial_power,
             )
         elif boundaries:
@@ -242,7 +276,7 @@ class Regime:
         else:
             schedule = self.learning_rate
         if warmup_steps:
-            return Warmup(schedule, warmup_steps)
+            return Warmup(schedule, warmup_steps, self.warmup_learning_rate)
         return schedule
 
     def get_config(self):
@@ -254,6 +288,8 @@ class Regime:
             "decay": self.decay,
             "warmup_epochs": self.warmup_epochs,
             "polynomial_power": self.polynomial_power,
+            "end_learning_rate": self.end_learning_rate,
+            "warmup_learning_rate": self.warmup_learning_rate,
         }
 
     @classmethod
@@ -271,11 +307,13 @@ class Regime:
         """One line for logs: batch, epochs and learning rates."""
         rate = f"lr={self.learning_rate:g}"
         if self.polynomial_power is not None:
-            rate += f" poly(power {self.polynomial_power:g}) to 0"
+            rate += f" poly(power {self.polynomial_power:g}) to {self.end_learning_rate:g}"
         if self.boundaries:
             marks = ",".join(f"{b:g}" for b in self.boundaries)
             rate += f" x{self.decay:g} at epochs {marks}"
         if self.warmup_epochs:
             rate += f", warm-up {self.warmup_epochs:g} epochs"
+            if self.warmup_learning_rate:
+                rate += f" from {self.warmup_learning_rate:g}"
         return f"batch {self.batch_size}, {self.epochs:g} epochs, {rate}"
 

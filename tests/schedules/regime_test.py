@@ -135,3 +135,31 @@ def test_polynomial_decay_after_warmup():
 def test_bad_polynomial_decay(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Regime(batch_size=100, epochs=10, learning_rate=1.0, **kwargs)
+
+
+def test_polynomial_decay_to_an_end_rate_with_warmup_from_a_start_rate():
+    # MLPerf's LARS: poly(2) to 1e-4; Goyal et al.: warm-up from the small-batch rate.
+    regime = Regime(batch_size=100, epochs=10, learning_rate=2.0, warmup_epochs=2,
+                    polynomial_power=2, end_learning_rate=0.5, warmup_learning_rate=0.2)
+    schedule = regime.to_schedule(1000)  # 10 steps per epoch, 100 steps, 20 warm-up
+    assert lr_at(schedule, 0) == pytest.approx(0.2)                 # warm-up starts at 0.2
+    assert lr_at(schedule, 10) == pytest.approx(0.2 + 1.8 * 10 / 20)
+    assert lr_at(schedule, 20) == pytest.approx(2.0)                # peak at the boundary step
+    assert lr_at(schedule, 60) == pytest.approx(1.5 * 0.5**2 + 0.5)  # (2-0.5)(1-40/80)^2 + 0.5
+    assert lr_at(schedule, 100) == pytest.approx(0.5)               # ends at end_learning_rate
+    assert Regime.from_config(regime.get_config()) == regime
+    assert "to 0.5" in regime.describe() and "from 0.2" in regime.describe()
+    adapted = regime.adapt(200)
+    assert (adapted.end_learning_rate, adapted.warmup_learning_rate) == (0.5, 0.2)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(end_learning_rate=0.1), "end_learning_rate.*polynomial"),
+    (dict(polynomial_power=2, end_learning_rate=3.0), "end_learning_rate.*<= learning_rate"),
+    (dict(polynomial_power=2, end_learning_rate=-1.0), "end_learning_rate"),
+    (dict(warmup_learning_rate=0.1), "warmup_learning_rate.*warmup_epochs"),
+    (dict(warmup_epochs=1, warmup_learning_rate=-0.1), "warmup_learning_rate"),
+])
+def test_bad_end_and_warmup_rates(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Regime(batch_size=100, epochs=10, learning_rate=1.0, **kwargs)

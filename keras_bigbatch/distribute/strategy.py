@@ -6,7 +6,12 @@ Known limits of Keras 3 / TF 2.21 that this package plans around:
   (keras-team/keras#20585): `enable_multi_worker_fit` mends it, and the
   trainer calls it before fitting under that strategy.
 * `jit_compile=True` fails under a multi-device `MirroredStrategy` on CPU:
-  `compile_options` turns XLA off whenever more than one replica is in sync.
+  `compile_options` turns XLA off there (and says why if it was asked for).
+
+TPUStrategy cannot run on our CI machines. Its code path is kept to the
+choice of strategy (`_tpu_strategy`) and `compile_options`/precision; data,
+model, `fit` and evaluation are the same calls as under every other strategy
+(evaluation pads its last batch, see `training.evaluation`).
 """
 
 import json
@@ -43,20 +48,32 @@ def configure_cpu_devices(count):
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
+_TPU_VARIABLES = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID", "TPU_ACCELERATOR_TYPE")
+
+
 def _tpu_requested():
-    return any(
-        os.environ.get(name)
-        for name in ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID", "TPU_ACCELERATOR_TYPE")
-    )
+    """True where a TPU cluster resolver can answer without a network probe.
+
+    A TPU is named by the environment (Colab's `COLAB_TPU_ADDR`, `TPU_NAME`,
+    a TPU VM's `TPU_ACCELERATOR_TYPE`/`TPU_WORKER_ID`) or attached to this
+    host (`/dev/accel*` or `/dev/vfio/*` on TPU VMs). Elsewhere the
+    resolver would query the GCE metadata server, which may hang off
+    Google Cloud, so "auto" does not ask it.
+    """
+    import glob
+
+    return any(os.environ.get(name) for name in _TPU_VARIABLES) or bool(
+        glob.glob("/dev/accel*"))
 
 
 def _tpu_strategy():
     import tensorflow as tf
 
+    tpu = os.environ.get("TPU_NAME", "")
+    if not tpu and not any(os.environ.get(n) for n in _TPU_VARIABLES[1:]):
+        tpu = "local"  # a TPU VM: the chips are on this host
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu=os.environ.get("TPU_NAME", "")
-        )
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
@@ -136,8 +153,11 @@ def get_strategy(name="default", cpu_devices=None):
             * `"multi-worker"`: `MultiWorkerMirroredStrategy`, configured by
               the `TF_CONFIG` environment variable (checked first);
             * `"tpu"`: `TPUStrategy` (`TPU_NAME` names a remote TPU);
-            * `"auto"`: TPU if the environment names one, else mirrored over
-              the GPUs if there are several, else default.
+            * `"auto"`, in this order: `TPUStrategy` if a TPU cluster
+              resolver answers (see `_tpu_requested`),
+              `MultiWorkerMirroredStrategy` if `TF_CONFIG` is set,
+              `MirroredStrategy` if there is more than one GPU, else the
+              default strategy.
         cpu_devices: with `"mirrored"`, split the CPU into this many logical
             devices and mirror over them (how tests and CPU-only machines
             exercise real multi-replica code).
@@ -167,6 +187,8 @@ def get_strategy(name="default", cpu_devices=None):
         return _tpu_strategy()
     if _tpu_requested():
         return _tpu_strategy()
+    if os.environ.get("TF_CONFIG"):
+        return get_strategy("multi-worker")
     if len(tf.config.list_physical_devices("GPU")) > 1:
         return mirrored_strategy()
     return tf.distribute.get_strategy()
@@ -179,11 +201,44 @@ def is_multi_worker(strategy):
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def compile_options(strategy):
+def device_kind(strategy):
+    """"tpu", "gpu" or "cpu": what the strategy's replicas run on."""
+    import tensorflow as tf
+
+    if isinstance(strategy, (tf.distribute.TPUStrategy,)):
+        return "tpu"
+    try:
+        devices = strategy.extended.worker_devices
+    except RuntimeError:  # the default strategy: ops go to the first GPU, if any
+        return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+    return "gpu" if any("GPU" in d.upper() for d in devices) else "cpu"
+
+
+JIT_COMPILE = ("auto", True, False)
+
+
+def compile_options(strategy, jit_compile="auto"):
     """`model.compile` keyword arguments that are safe under `strategy`.
 
-    XLA is turned off when several replicas are in sync (it fails under a
-    multi-device MirroredStrategy on CPU); otherwise Keras decides ("auto").
+    Args:
+        strategy: the `tf.distribute.Strategy`.
+        jit_compile: "auto" (XLA where it works: Keras decides with one
+            replica and on GPUs and TPUs; off for several replicas on CPU
+            devices), True (XLA; an error where it cannot work) or False.
+
+    Raises:
+        ValueError: `jit_compile=True` with several replicas on CPU
+            devices (XLA fails under a multi-device MirroredStrategy there).
     """
+    check_choice("jit_compile", jit_compile, JIT_COMPILE)
     replicas = strategy.num_replicas_in_sync
-    return {"jit_compile": False if replicas > 1 else "auto"}
+    multi_cpu = replicas > 1 and device_kind(strategy) == "cpu"
+    if jit_compile is True and multi_cpu:
+        raise ValueError(
+            "Argument `jit_compile=True` cannot work here: XLA fails under a "
+            f"MirroredStrategy over {replicas} CPU devices (TF 2.21). Use "
+            "jit_compile='auto' (XLA off here, on with one replica, GPUs and TPUs) "
+            "or False. Received: jit_compile=True")
+    if jit_compile == "auto":
+        jit_compile = False if multi_cpu else "auto"
+    return {"jit_compile": jit_compile}

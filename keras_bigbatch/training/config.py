@@ -5,7 +5,9 @@ A run config has a few top-level keys and one section per concern:
 ```
 name        the run's label (a row of the results table)
 seed        seeds weights, data order and dropout
-precision   "float32", "mixed_float16" or "mixed_bfloat16"
+precision   "float32", "mixed_float16", "mixed_bfloat16" or "auto" (bfloat16 on
+            TPUs, float16 on GPUs, float32 on CPUs; see distribute.precision)
+jit_compile "auto" (XLA where it works), true or false
 data        {"source": registered data source, **its arguments}
 model       {"name": registered model, **its arguments}
 optimizer   {"name": Keras or registered optimizer, **its arguments}
@@ -35,12 +37,14 @@ SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation")
 # The entry that names what a section configures; a section dict that names
 # another one replaces the section instead of updating it.
 _IDENTITY = {"data": "source", "model": "name", "optimizer": "name", "loss": "name"}
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = ("auto", True, False)
 
 DEFAULTS = {
     "name": "run",
     "seed": 0,
     "precision": "float32",
+    "jit_compile": "auto",
     "data": {"source": "fashion_mnist"},
     "model": {"name": "mlp"},
     "optimizer": {"name": "sgd", "momentum": 0.9},
@@ -57,7 +61,7 @@ DEFAULTS = {
         "train_accuracy": True,
     },
 }
-_TOP_LEVEL = ("name", "seed", "precision")
+_TOP_LEVEL = ("name", "seed", "precision", "jit_compile")
 
 
 def _schedule_arguments():
@@ -149,6 +153,10 @@ def resolve(config):
             )
     check_non_negative_int("seed", resolved["seed"])
     check_choice("precision", resolved["precision"], PRECISIONS)
+    jit = resolved["jit_compile"]
+    if isinstance(jit, str) and jit.lower() in _TRUE + _FALSE:
+        resolved["jit_compile"] = jit = jit.lower() in _TRUE
+    check_choice("jit_compile", jit, JIT_COMPILE)
     name = resolved["name"]
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(

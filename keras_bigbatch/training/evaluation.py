@@ -14,7 +14,8 @@ def make_evaluator(model, strategy):
     worker whose shard runs out first feeds empty batches until every worker
     is done (tf.distribute's partial-batch handling), so the sum is exact.
     The step is traced once per evaluator (and once more for a smaller last
-    batch).
+    batch). Examples whose label is negative are padding
+    (`pad_to_full_batches`) and are not counted.
     """
 
     @tf.function(reduce_retracing=True)
@@ -23,8 +24,9 @@ def make_evaluator(model, strategy):
             logits = model(x, training=False)
             predicted = tf.argmax(logits, axis=-1, output_type=tf.int64)
             labels = tf.reshape(tf.cast(y, tf.int64), tf.shape(predicted))
-            correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
-            return correct, tf.cast(tf.shape(labels)[0], tf.float32)
+            valid = labels >= 0
+            correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels) & valid, tf.float32))
+            return correct, tf.reduce_sum(tf.cast(valid, tf.float32))
 
         correct, count = strategy.run(replica_fn, args=(x, y))
         return (
@@ -41,3 +43,24 @@ def make_evaluator(model, strategy):
         return correct / max(total, 1.0)
 
     return evaluate
+
+
+def pad_to_full_batches(dataset, batch_size):
+    """`dataset`'s batches with the last one padded to `batch_size` examples.
+
+    TPUs compile for fixed shapes, so an evaluation pass there cannot end
+    with a smaller batch. Padding examples are zeros with label -1, which
+    `make_evaluator` does not count: the accuracy is that of the unpadded
+    dataset (tested against it).
+    """
+    x_spec, y_spec = dataset.element_spec
+
+    def pad(x, y):
+        missing = batch_size - tf.shape(y)[0]
+        x_pad = tf.zeros(tf.concat([[missing], tf.shape(x)[1:]], 0), x.dtype)
+        y_pad = -tf.ones(tf.concat([[missing], tf.shape(y)[1:]], 0), y.dtype)
+        x = tf.ensure_shape(tf.concat([x, x_pad], 0), [batch_size] + x_spec.shape[1:].as_list())
+        y = tf.ensure_shape(tf.concat([y, y_pad], 0), [batch_size] + y_spec.shape[1:].as_list())
+        return x, y
+
+    return dataset.map(pad)

@@ -109,7 +109,7 @@ def _unknown_key_message(config, key):
         hint = (" The learning rate comes from `schedule` (schedule.learning_rate)."
                 if key == "optimizer.learning_rate" else "")
         return f"--set {key}: unknown key; `{section}` accepts {valid}.{hint}"
-    return (f"--set {key}: unknown key; valid keys are seed, precision, or "
+    return (f"--set {key}: unknown key; valid keys are seed, precision, jit_compile, or "
             f"SECTION.KEY with SECTION one of {config_lib.SECTIONS}.")
 
 

@@ -27,6 +27,7 @@ from keras_bigbatch import data as data_lib
 from keras_bigbatch import durations
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute import batching
+from keras_bigbatch.distribute import precision as precision_lib
 from keras_bigbatch.distribute import strategy as strategy_lib
 from keras_bigbatch.optimizers import CBLR
 from keras_bigbatch.training import config as config_lib
@@ -99,7 +100,8 @@ def build(config, strategy=None):
     """The config's model, compiled inside `strategy.scope()`.
 
     Seeds Keras with `config["seed"]`, builds the registered model under the
-    config's precision policy, the optimizer with the schedule's learning
+    config's precision policy (`"auto"`: per device, see
+    `distribute.resolve_precision`), the optimizer with the schedule's learning
     rates (`Regime.to_schedule`), the loss, and compiles with the
     `accuracy` metric. With CBLR the model becomes a `CurvatureModel`.
     Under `mixed_float16` Keras wraps the optimizer in a
@@ -121,8 +123,10 @@ def build(config, strategy=None):
     model_args = model_arguments(config, strategy.num_replicas_in_sync)
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
+    precision = precision_lib.resolve_precision(config["precision"], strategy)
+    compile_options = strategy_lib.compile_options(strategy, config["jit_compile"])
     keras.utils.set_random_seed(config["seed"])
-    with _dtype_policy(config["precision"]), strategy.scope():
+    with _dtype_policy(precision), strategy.scope():
         model = registry.build_model(config["model"]["name"], data.element_spec[0].shape,
                                      data.num_classes, **model_args)
         optimizer = registry.build_optimizer(
@@ -134,7 +138,7 @@ def build(config, strategy=None):
             optimizer=optimizer,
             loss=registry.build_loss(config["loss"]["name"], **loss_args),
             metrics=["accuracy"],
-            **strategy_lib.compile_options(strategy),
+            **compile_options,
         )
     return model
 
@@ -218,6 +222,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
     """
     from keras_bigbatch.distribute import enable_multi_worker_fit
     from keras_bigbatch.training.evaluation import make_evaluator
+    from keras_bigbatch.training.evaluation import pad_to_full_batches
 
     config = config_lib.resolve(config)
     strategy = _strategy(strategy)
@@ -233,6 +238,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
 
     eval_batch = evaluation["batch_size"] * num_replicas
     test_data = data.dataset("test", eval_batch)
+    if strategy_lib.device_kind(strategy) == "tpu":
+        test_data = pad_to_full_batches(test_data, eval_batch)  # TPUs need fixed shapes
     evaluate = make_evaluator(model, strategy)
     test_accuracy = _TestAccuracy(evaluate, test_data,
                                   max(1, epochs // evaluation["evaluations"]), epochs)
@@ -260,7 +267,10 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
         test_accuracy.measure(epochs_run)
     train_accuracy = None
     if evaluation["train_accuracy"]:
-        train_accuracy = evaluate(data.dataset("train", eval_batch, training=False))
+        train_eval = data.dataset("train", eval_batch, training=False)
+        if strategy_lib.device_kind(strategy) == "tpu":
+            train_eval = pad_to_full_batches(train_eval, eval_batch)
+        train_accuracy = evaluate(train_eval)
     return {
         "name": config["name"],
         "test_accuracy": test_accuracy.accuracies[-1],

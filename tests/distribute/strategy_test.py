@@ -1,9 +1,16 @@
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import tensorflow as tf
 
 from keras_bigbatch.distribute import compile_options
 from keras_bigbatch.distribute import configure_cpu_devices
+from keras_bigbatch.distribute import device_kind
 from keras_bigbatch.distribute import get_strategy
+from tests.multi_process import free_ports
 
 
 def test_unknown_strategy_lists_choices():
@@ -23,8 +30,38 @@ def test_mirrored_over_logical_cpus_turns_off_xla():
     assert compile_options(get_strategy("default")) == {"jit_compile": "auto"}
 
 
-def test_auto_without_accelerators_is_default():
+def test_jit_compile_true_where_xla_fails_says_so(mirrored):
+    with pytest.raises(ValueError, match="jit_compile=True.*2 CPU devices"):
+        compile_options(mirrored, jit_compile=True)
+    assert compile_options(mirrored, jit_compile=False) == {"jit_compile": False}
+    assert compile_options(get_strategy("default"), jit_compile=True) == {"jit_compile": True}
+    with pytest.raises(ValueError, match="jit_compile"):
+        compile_options(mirrored, jit_compile="xla")
+
+
+def test_device_kind(mirrored):
+    assert device_kind(mirrored) == "cpu"
+    assert device_kind(get_strategy("default")) == "cpu"
+
+
+def test_auto_without_accelerators_is_default(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
     assert get_strategy("auto").num_replicas_in_sync == 1
+
+
+def test_auto_with_tf_config_is_multi_worker():
+    # a fresh process: a MultiWorkerMirroredStrategy configures this process's collectives
+    port = free_ports(1)[0]
+    env = dict(os.environ, TF_CONFIG=json.dumps(
+        {"cluster": {"worker": [f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}}))
+    code = ("import tensorflow as tf\n"
+            "from keras_bigbatch.distribute import get_strategy\n"
+            "s = get_strategy('auto')\n"
+            "print(isinstance(s, tf.distribute.MultiWorkerMirroredStrategy), s.num_replicas_in_sync)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["True", "1"]
 
 
 def test_tpu_without_tpu_says_so(monkeypatch):

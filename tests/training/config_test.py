@@ -287,3 +287,17 @@ def test_an_optimizer_takes_only_its_own_and_kerass_common_arguments():
     assert "momentum" not in lamb and {"global_clipnorm", "use_ema", "loss_scale_factor"} <= set(lamb)
     with pytest.raises(ValueError, match=r"optimizer.momentum"):
         resolve({"optimizer": {"name": "lamb", "momentum": 0.9}})
+
+
+@pytest.mark.parametrize("text,expected", [("true", True), ("False", False), ("auto", "auto")])
+def test_jit_compile_from_the_command_line(text, expected):
+    value = parse_override("jit_compile", text, lookup(resolve({}), "jit_compile"))
+    assert resolve({"jit_compile": value})["jit_compile"] == expected
+
+
+def test_precision_and_jit_compile_choices():
+    assert resolve({"precision": "auto"})["precision"] == "auto"
+    with pytest.raises(ValueError, match=r"`jit_compile` must be one of \('auto', True, False\)"):
+        resolve({"jit_compile": "xla"})
+    with pytest.raises(ValueError, match=r"`precision` must be one of \('auto'"):
+        resolve({"precision": "float16"})

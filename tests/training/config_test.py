@@ -141,8 +141,8 @@ def test_regime():
 
 @pytest.mark.parametrize("changes, message", [
     ({"batch": 8, "zz": 1}, "Unknown config key(s) ['batch', 'zz']; valid top-level keys are "
-                            "['data', 'evaluation', 'loss', 'model', 'name', 'optimizer', "
-                            "'precision', 'schedule', 'seed']."),
+                            "['data', 'evaluation', 'jit_compile', 'loss', 'model', 'name', "
+                            "'optimizer', 'precision', 'schedule', 'seed']."),
     ({"model.hiden_units": (8,)}, "Unknown key(s) ['model.hiden_units']; `model` accepts "
                                   "['hidden_units', 'name', 'normalization', "
                                   "'normalization_momentum', 'seed', 'virtual_batch_size']."),
@@ -152,8 +152,9 @@ def test_regime():
     ({"optimizer.trust_coefficient": 0.01}, "Unknown key(s) ['optimizer.trust_coefficient']"),
     ({"optimizer.learning_rate": 0.1}, "Unknown key(s) ['optimizer.learning_rate']"),
     ({"schedule.batch": 8}, "Unknown key(s) ['schedule.batch']; `schedule` accepts "
-                            "['batch_size', 'boundaries', 'decay', 'epochs', 'learning_rate', "
-                            "'polynomial_power', 'warmup_epochs']."),
+                            "['batch_size', 'boundaries', 'decay', 'end_learning_rate', 'epochs', "
+                            "'learning_rate', 'polynomial_power', 'warmup_epochs', "
+                            "'warmup_learning_rate']."),
     ({"loss.smoothing": 0.1}, "Unknown key(s) ['loss.smoothing']; `loss` accepts "
                               "['from_logits', 'label_smoothing', 'name']."),
     ({"evaluation.every": 1}, "Unknown key(s) ['evaluation.every']; `evaluation` accepts "
@@ -165,7 +166,7 @@ def test_regime():
     ({"loss.name": "hinge"}, "Received: loss.name='hinge'"),
     ({"seed": -1}, "Argument `seed` must be an integer >= 0. Received: seed=-1"),
     ({"seed": 1.0}, "Received: seed=1.0"),
-    ({"precision": "float16"}, "Argument `precision` must be one of ('float32', "
+    ({"precision": "float16"}, "Argument `precision` must be one of ('auto', 'float32', "
                                "'mixed_float16', 'mixed_bfloat16'). Received: "
                                "precision='float16'"),
     ({"name": "a/b"}, "Argument `name` must be a non-empty string without '/'"),

@@ -69,7 +69,9 @@ class BatchSizeScheduler(keras.callbacks.Callback):
         self._first_batch_size = None
         self.history = {"epoch": [], "batch_size": [], "steps": []}
 
-    def _attach_feed(self, feed):
+    def attach_feed(self, feed):
+        """Registers a dataset's `ScheduleFeed` (called by the dataset builders:
+        `make_scheduled_dataset`, `DataSource.scheduled_dataset`)."""
         self._feeds.append(feed)
 
     def set_schedule(self, schedule):

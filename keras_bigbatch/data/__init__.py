@@ -1,8 +1,11 @@
 """Data sources and global-batch tf.data pipelines.
 
 The readers and the source registry need only numpy; building datasets
-(`make_dataset`, `make_scheduled_dataset`, `DataSource.dataset`) imports
-TensorFlow when first called.
+(`make_dataset`, `make_scheduled_dataset`, `DataSource.dataset`), building
+the `imagenet2012` source and writing ImageNet samples import TensorFlow
+when first called.
+
+Registered sources: `digits`, `fashion_mnist`, `imagenet2012`, `synthetic`.
 """
 
 from keras_bigbatch.data.arrays import ArraySource
@@ -13,11 +16,17 @@ from keras_bigbatch.data.fashion_mnist import load_fashion_mnist
 from keras_bigbatch.data.fashion_mnist import load_split
 from keras_bigbatch.data.idx import DataFileError
 from keras_bigbatch.data.idx import read_idx
+from keras_bigbatch.data.imagenet import ImageNetSource
+from keras_bigbatch.data.imagenet import imagenet2012_source
+from keras_bigbatch.data.imagenet_sample import write_ilsvrc_tars
+from keras_bigbatch.data.imagenet_sample import write_tfrecord_sample
 from keras_bigbatch.data.registry import get_source
 from keras_bigbatch.data.registry import register_source
 from keras_bigbatch.data.registry import source_arguments
 from keras_bigbatch.data.registry import source_names
 from keras_bigbatch.data.source import DataSource
+from keras_bigbatch.data.synthetic import SyntheticSource
+from keras_bigbatch.data.synthetic import synthetic_source
 from keras_bigbatch.durations import steps_per_epoch
 
 
@@ -38,9 +47,12 @@ __all__ = [
     "ArraySource",
     "DataFileError",
     "DataSource",
+    "ImageNetSource",
+    "SyntheticSource",
     "digits_source",
     "fashion_mnist_source",
     "get_source",
+    "imagenet2012_source",
     "load_digits",
     "load_fashion_mnist",
     "load_split",
@@ -51,4 +63,7 @@ __all__ = [
     "source_arguments",
     "source_names",
     "steps_per_epoch",
+    "synthetic_source",
+    "write_ilsvrc_tars",
+    "write_tfrecord_sample",
 ]

@@ -62,6 +62,27 @@ class ArraySource(DataSource):
         return dataset if batch == slice_size else dataset.rebatch(batch)
 
 
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+        import tensorflow as tf
+
+        x, y = self._arrays["train"]
+        x_all, y_all = tf.constant(x), tf.constant(y)
+        count = len(x)
+        worker_batch = global_batch_size // shard[1]
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+        def batch_slice(step):
+            # global batch `step` of the epoch's permutation, worker shard[0]'s slice
+            start = step * global_batch_size + shard[0] * worker_batch
+            positions = tf.random.experimental.index_shuffle(
+                tf.range(start, start + worker_batch), seed=key, max_index=count - 1)
+            return tf.gather(x_all, positions), tf.gather(y_all, positions)
+
+        steps = count // global_batch_size
+        return tf.data.Dataset.range(steps).map(
+            batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+
+
 def take_examples(arrays, count, name):
     """The first `count` examples of every array in `arrays` (all for None).
 

@@ -63,7 +63,7 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
         A `tf.data.Dataset` of `(x_batch, y_batch)` with an unknown batch
         dimension (so one traced train function serves every batch size).
     """
-    if not hasattr(scheduler, "_attach_feed"):
+    if not hasattr(scheduler, "attach_feed"):
         raise ValueError(
             "Argument `scheduler` must be a keras_bigbatch.callbacks."
             f"BatchSizeScheduler. Received: scheduler={scheduler!r}"
@@ -74,7 +74,7 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
     num_replicas = strategy.num_replicas_in_sync if strategy else 1
     scheduler.schedule.check(count, num_replicas)
     feed = ScheduleFeed(count, num_replicas, scheduler.schedule(0))
-    scheduler._attach_feed(feed)
+    scheduler.attach_feed(feed)
 
     x_all, y_all = tf.constant(x), tf.constant(y)
     last = tf.constant(count - 1, tf.int64)

@@ -108,6 +108,63 @@ class DataSource:
         """Builds the pipeline; arguments already checked (see `dataset`)."""
         raise NotImplementedError
 
+    def scheduled_dataset(self, scheduler, num_replicas, input_context=None, *, seed=0):
+        """Training batches whose global batch size follows a `BatchSizeScheduler`.
+
+        ```
+        epoch e (one iterator; Keras opens one per epoch without steps_per_epoch):
+            B_e   = scheduler.schedule(e)            (read once, from the feed)
+            steps = N // B_e    batches of B_e / num_replicas per replica
+        ```
+
+        The callback writes (e, B_e) into the feed at `on_epoch_begin`, so one
+        `fit` runs the whole batch-size schedule (see
+        `keras_bigbatch.callbacks.BatchSizeScheduler`). With an
+        `input_context` each worker yields its slice of every global batch,
+        cut into per-replica batches, as in `dataset`. Sources implement
+        `_epoch_examples`.
+
+        Args:
+            scheduler: the `BatchSizeScheduler` also passed to `fit`.
+            num_replicas: replicas in sync; must divide every scheduled batch.
+            input_context: a `tf.distribute.InputContext` or None.
+            seed: the data-order seed.
+        """
+        import tensorflow as tf
+
+        from keras_bigbatch.data.scheduled import ScheduleFeed
+
+        count = self.num_examples("train")
+        scheduler.schedule.check(count, num_replicas)
+        feed = ScheduleFeed(count, num_replicas, scheduler.schedule(0))
+        scheduler.attach_feed(feed)
+        shard, local_replicas = (0, 1), num_replicas
+        if input_context is not None:
+            shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
+            local_replicas = num_replicas // shard[1]
+
+        def one_epoch(_):
+            epoch = feed.epoch.read_value()  # read once per iterator: one batch size per epoch
+            global_batch = feed.batch_size.read_value()
+            worker_batch = global_batch // shard[1]
+            examples = self._epoch_examples(seed, epoch, shard, global_batch)
+            return examples.take((count // global_batch) * worker_batch).batch(
+                worker_batch // local_replicas, drop_remainder=True)
+
+        return tf.data.Dataset.range(1).flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+        """Worker `shard[0]` of `shard[1]`'s training examples of `epoch`, unbatched.
+
+        `epoch` and `global_batch_size` are scalar int64 tensors. The stream
+        must hold at least `(N // B) * B / workers` examples, in the order the
+        worker's slices of global batches 0, 1, ... of the epoch are cut.
+        Sources without it do not support batch-size schedules.
+        """
+        raise NotImplementedError(
+            f"Data source {self.name!r} does not support batch-size schedules "
+            "(batch_growth); it implements no _epoch_examples.")
+
     def __repr__(self):
         return (f"{type(self).__name__}(name={self.name!r}, train={self.num_examples('train')}, "
                 f"test={self.num_examples('test')}, classes={self.num_classes})")

@@ -14,6 +14,9 @@ optimizer   {"name": Keras or registered optimizer, **its arguments}
 schedule    keras_bigbatch.schedules.Regime arguments; batch_size is GLOBAL
 loss        {"name": registered loss, **its arguments}
 evaluation  how often and how to measure (see DEFAULTS)
+batch_growth  {"enabled": bool, "max_batch_size": int or None}: run the
+            schedule's step decay as Smith et al.'s "increase the batch size"
+            (`plan_batch_growth`; hybrid above max_batch_size), in one fit
 ```
 
 `resolve(config)` fills in `DEFAULTS`, checks every key against what it
@@ -33,7 +36,7 @@ from keras_bigbatch.arguments import check_non_negative_int
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.schedules import Regime
 
-SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation")
+SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation", "batch_growth")
 # The entry that names what a section configures; a section dict that names
 # another one replaces the section instead of updating it.
 _IDENTITY = {"data": "source", "model": "name", "optimizer": "name", "loss": "name"}
@@ -59,6 +62,14 @@ DEFAULTS = {
         "distance_points": 0,
         # also measure accuracy on the whole training set at the end
         "train_accuracy": True,
+    },
+    "batch_growth": {
+        # grow the global batch by 1/decay at each schedule boundary instead of
+        # decaying the learning rate (Smith, Kindermans & Le 2018)
+        "enabled": False,
+        # the largest global batch; past it the learning rate decays (hybrid).
+        # None: the batch grows at every boundary
+        "max_batch_size": None,
     },
 }
 _TOP_LEVEL = ("name", "seed", "precision", "jit_compile")
@@ -86,7 +97,7 @@ def valid_keys(config, section):
         return {"name": None, **registry.loss_arguments(entries.get("name"))}
     if section == "schedule":
         return _schedule_arguments()
-    return dict(DEFAULTS["evaluation"])
+    return dict(DEFAULTS[section])
 
 
 def merge(base, changes):
@@ -169,7 +180,23 @@ def resolve(config):
     check_positive_int("evaluation.batch_size", evaluation["batch_size"])
     check_non_negative_int("evaluation.distance_points", evaluation["distance_points"])
     check_bool("evaluation.train_accuracy", evaluation["train_accuracy"])
+    growth = resolved["batch_growth"]
+    check_bool("batch_growth.enabled", growth["enabled"])
+    if growth["max_batch_size"] is not None:
+        check_positive_int("batch_growth.max_batch_size", growth["max_batch_size"])
+    if growth["enabled"]:
+        batch_growth_plan(resolved)  # plan_batch_growth checks the regime
     return resolved
+
+
+def batch_growth_plan(config):
+    """The config's `BatchGrowthPlan`, or None when batch growth is off."""
+    from keras_bigbatch.schedules import plan_batch_growth
+
+    growth = config["batch_growth"]
+    if not growth["enabled"]:
+        return None
+    return plan_batch_growth(regime(config), growth["max_batch_size"])
 
 
 def regime(config):

@@ -25,6 +25,7 @@ import keras
 
 from keras_bigbatch import data as data_lib
 from keras_bigbatch import durations
+from keras_bigbatch.callbacks import BatchSizeScheduler
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute import batching
 from keras_bigbatch.distribute import precision as precision_lib
@@ -50,21 +51,28 @@ def source(config):
 def check_batch_sizes(config, num_replicas):
     """Validates global, per-replica and ghost batch sizes; returns per-replica.
 
+    With `batch_growth` every global batch of the plan is checked; the
+    first one's per-replica batch is returned.
+
     Raises:
         ValueError: the replicas do not divide the global batch, or a ghost
             batch (`model.virtual_batch_size`) does not divide the per-replica
             batch. The message names the sizes and what would be valid.
     """
-    global_batch = config["schedule"]["batch_size"]
-    per_replica = batching.per_replica_batch_size(global_batch, num_replicas)
+    plan = config_lib.batch_growth_plan(config)
+    batches = [config["schedule"]["batch_size"]]
+    if plan is not None:
+        batches = sorted(set(plan.batch_size.boundaries.values()))
     ghost = config["model"].get("virtual_batch_size")
-    if config["model"].get("normalization") == "ghost" and ghost and per_replica % ghost:
-        raise ValueError(
-            f"Argument `model.virtual_batch_size` ({ghost}) must divide the "
-            f"per-replica batch size ({per_replica} = global batch {global_batch} / "
-            f"{num_replicas} replicas). Received: model.virtual_batch_size={ghost}"
-        )
-    return per_replica
+    for global_batch in batches:
+        per_replica = batching.per_replica_batch_size(global_batch, num_replicas)
+        if config["model"].get("normalization") == "ghost" and ghost and per_replica % ghost:
+            raise ValueError(
+                f"Argument `model.virtual_batch_size` ({ghost}) must divide the "
+                f"per-replica batch size ({per_replica} = global batch {global_batch} / "
+                f"{num_replicas} replicas). Received: model.virtual_batch_size={ghost}"
+            )
+    return batches[0] // num_replicas
 
 
 def model_arguments(config, num_replicas):
@@ -119,7 +127,6 @@ def build(config, strategy=None):
     strategy = _strategy(strategy)
     check_batch_sizes(config, strategy.num_replicas_in_sync)
     data = source(config)
-    regime = config_lib.regime(config)
     model_args = model_arguments(config, strategy.num_replicas_in_sync)
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
@@ -130,8 +137,7 @@ def build(config, strategy=None):
         model = registry.build_model(config["model"]["name"], data.element_spec[0].shape,
                                      data.num_classes, **model_args)
         optimizer = registry.build_optimizer(
-            config["optimizer"]["name"], regime.to_schedule(data.num_examples("train")),
-            **optimizer_args)
+            config["optimizer"]["name"], learning_rate_schedule(config, data), **optimizer_args)
         if isinstance(optimizer, CBLR):
             model = CurvatureModel(model.inputs, model.outputs, name=model.name)
         model.compile(
@@ -141,6 +147,14 @@ def build(config, strategy=None):
             **compile_options,
         )
     return model
+
+
+def learning_rate_schedule(config, data):
+    """The optimizer's rate over steps: the regime's, or the batch-growth plan's."""
+    plan = config_lib.batch_growth_plan(config)
+    if plan is not None:
+        return plan.to_learning_rate_schedule(data.num_examples("train"))
+    return config_lib.regime(config).to_schedule(data.num_examples("train"))
 
 
 class _Progress(keras.callbacks.Callback):
@@ -230,8 +244,17 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
     per_replica = check_batch_sizes(config, num_replicas)
     data = source(config)
     regime = config_lib.regime(config)
+    plan = config_lib.batch_growth_plan(config)
     global_batch = regime.batch_size
     steps_per_epoch, epochs = training_length(data, regime)
+    dataset_size = data.num_examples("train")
+    if plan is not None:
+        steps_per_epoch, epochs = None, plan.epochs
+
+    def updates_before(epoch):
+        if plan is not None:
+            return plan.batch_size.total_steps(dataset_size, epoch)
+        return epoch * steps_per_epoch
     evaluation = config["evaluation"]
     if strategy_lib.is_multi_worker(strategy):
         enable_multi_worker_fit()
@@ -246,18 +269,25 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
     run_callbacks = [test_accuracy]
     distance = None
     if evaluation["distance_points"]:
-        distance = WeightDistance(epochs * steps_per_epoch, evaluation["distance_points"])
+        distance = WeightDistance(updates_before(epochs), evaluation["distance_points"])
         run_callbacks.insert(0, distance)
     run_callbacks.extend(callbacks)
     if verbose:
         run_callbacks.append(_Progress(config["name"], epochs))
-        print(f"[{config['name']}] {regime.describe()}; {num_replicas} replica(s) x "
+        plan_text = f"; {plan.describe(dataset_size)}" if plan is not None else ""
+        print(f"[{config['name']}] {regime.describe()}{plan_text}; {num_replicas} replica(s) x "
               f"{per_replica} = global batch {global_batch}; "
-              f"{epochs * steps_per_epoch} updates", flush=True)
+              f"{updates_before(epochs)} updates", flush=True)
 
     seed = config["seed"]
-    train_data = strategy.distribute_datasets_from_function(
-        lambda context: data.dataset("train", global_batch, context, seed=seed))
+    if plan is None:
+        train_data = strategy.distribute_datasets_from_function(
+            lambda context: data.dataset("train", global_batch, context, seed=seed))
+    else:  # one fit runs every phase; the scheduler sets each epoch's batch size
+        scheduler = BatchSizeScheduler(plan.batch_size)
+        run_callbacks.insert(0, scheduler)
+        train_data = strategy.distribute_datasets_from_function(
+            lambda context: data.scheduled_dataset(scheduler, num_replicas, context, seed=seed))
     start = time.perf_counter()
     history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=run_callbacks, shuffle=False, verbose=0).history
@@ -283,7 +313,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
         "per_replica_batch_size": per_replica,
         "num_replicas": num_replicas,
         "curve": {
-            "updates": [e * steps_per_epoch for e in test_accuracy.epochs_measured],
+            "updates": [updates_before(e) for e in test_accuracy.epochs_measured],
             "test_accuracy": [float(a) for a in test_accuracy.accuracies],
         },
         "distance": {

@@ -197,3 +197,42 @@ def test_a_registered_model_without_a_seed_argument(monkeypatch):
 def test_a_regime_shorter_than_an_epoch_trains_exactly_its_steps():
     result = train(digits_config(**{"schedule.epochs": 0.5}), verbose=False)
     assert (result["epochs"], result["updates"]) == (1, round(0.5 * (1348 // 64)))
+
+
+def growth_config():
+    # digits: 1348 training examples. Decay 0.5 at epoch 1 and 2 becomes
+    # batch 64 -> 128, then (max 128) the rate halves: hybrid.
+    return digits_config(**{
+        "schedule": {"batch_size": 64, "epochs": 3, "learning_rate": 0.2,
+                     "boundaries": (1, 2), "decay": 0.5},
+        "batch_growth": {"enabled": True, "max_batch_size": 128},
+        "evaluation.evaluations": 3})
+
+
+def test_batch_growth_runs_the_plan_in_one_fit():
+    result = train(growth_config(), verbose=False)
+    # epochs of 1348 // 64 = 21, then 1348 // 128 = 10 steps twice
+    assert result["updates"] == 21 + 10 + 10
+    assert result["history"]["batch_size"] == [64, 128, 128]
+    assert result["curve"]["updates"] == [21, 31, 41]
+    rate = result["model"].optimizer.learning_rate
+    assert float(np.asarray(rate)) == pytest.approx(0.1)  # halved at epoch 2 (hybrid)
+    assert result["test_accuracy"] > 0.8
+
+
+def test_batch_growth_under_mirrored_matches_one_device(mirrored):
+    single = train(growth_config(), verbose=False)
+    double = train(growth_config(), strategy=mirrored, verbose=False)
+    assert double["updates"] == single["updates"] == 41
+    for a, b in zip(weights(single["model"]), weights(double["model"])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_growth_checks_every_batch_of_the_plan(mirrored):
+    # the grown batch 96 / 2 replicas = 48 is not a multiple of the ghost batch 32
+    config = growth_config()
+    config = merge(config, {"schedule.batch_size": 64, "batch_growth.max_batch_size": 96,
+                            "schedule.decay": 0.6666666666666666})
+    with pytest.raises(ValueError, match=r"virtual_batch_size` \(32\) must divide the per-replica "
+                                         r"batch size \(48 = global batch 96"):
+        build(config, mirrored)

@@ -1,0 +1,85 @@
+"""Synthetic ImageNet-shaped data: random images generated once, for throughput runs.
+
+```
+training:   one batch of `batch` examples (per-replica under an input
+            context, else the global batch), drawn once from
+            stateless_uniform(seed) and yielded at every step, forever
+evaluation: ceil(test_examples / B) global batches (the last one partial),
+            all cut from one batch of min(B, test_examples) examples
+```
+
+The input pipeline then costs nearly nothing, so a run measures the model
+and the accelerator. Images are uint8 `(image_size, image_size, 3)` (like
+`imagenet2012`), labels int64 in `[0, num_classes)`. Every step and every
+replica see the same examples: the data is only good for timing.
+"""
+
+from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.data.registry import register_source
+from keras_bigbatch.data.source import DataSource
+
+
+class SyntheticSource(DataSource):
+    """Random uint8 images as a `DataSource` (see the module docstring).
+
+    Args:
+        image_size: image side in pixels.
+        num_classes: labels are drawn from `[0, num_classes)`.
+        train_examples / test_examples: the sizes the source reports (they
+            set steps per epoch and the evaluation pass).
+    """
+
+    name = "synthetic"
+
+    def __init__(self, image_size=224, num_classes=1000, train_examples=1_281_167,
+                 test_examples=50_000):
+        self.image_size = check_positive_int("image_size", image_size)
+        self._num_classes = check_positive_int("num_classes", num_classes)
+        self._examples = {"train": check_positive_int("train_examples", train_examples),
+                          "test": check_positive_int("test_examples", test_examples)}
+
+    def num_examples(self, split):
+        return self._examples[split]
+
+    @property
+    def num_classes(self):
+        return self._num_classes
+
+    @property
+    def element_spec(self):
+        import tensorflow as tf
+
+        return (tf.TensorSpec((self.image_size, self.image_size, 3), tf.uint8),
+                tf.TensorSpec((), tf.int64))
+
+    def _batch(self, size, seed):
+        """A dataset holding one batch of `size` random examples, generated once."""
+        import tensorflow as tf
+
+        def generate(_):
+            key = tf.constant([seed, 0], tf.int64)
+            shape = (size, self.image_size, self.image_size, 3)
+            x = tf.random.stateless_uniform(shape, key, minval=0, maxval=256, dtype=tf.int32)
+            y = tf.random.stateless_uniform((size,), tf.constant([seed, 1], tf.int64), minval=0,
+                                            maxval=self._num_classes, dtype=tf.int64)
+            return tf.cast(x, tf.uint8), y
+
+        return tf.data.Dataset.from_tensors(0).map(generate).cache()
+
+    def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
+        if training:
+            return self._batch(batch, seed).repeat()
+        count = self._examples[split]
+        pool = self._batch(min(global_batch_size, count), seed)
+        dataset = pool.repeat(count // global_batch_size)
+        rest = count % global_batch_size
+        if rest:
+            dataset = dataset.concatenate(pool.map(lambda x, y: (x[:rest], y[:rest])))
+        return dataset
+
+
+@register_source("synthetic")
+def synthetic_source(image_size=224, num_classes=1000, train_examples=1_281_167,
+                     test_examples=50_000):
+    """A `SyntheticSource`: ImageNet's shapes and sizes by default (see the module docstring)."""
+    return SyntheticSource(image_size, num_classes, train_examples, test_examples)

@@ -1,8 +1,8 @@
 """Models, optimizers and losses by name, for recipes and the command line.
 
 * models: `register_model(name)` over `builder(input_shape, num_classes, **args)`;
-  the package's own (`mlp`, `keskar_f1`, `small_cnn`, `small_resnet`) are
-  registered here.
+  the package's own (`mlp`, `keskar_f1`, `small_cnn`, `small_resnet`,
+  `alexnet_bn`, `resnet50`) are registered here.
 * optimizers: any name Keras resolves: Keras's own (`"sgd"`, `"lamb"`,
   `"adamw"`, ...), any registered class (`"keras_bigbatch>LARS"`), and the
   package's by snake-case name (`"lars"`, `"mclr"`, `"percent_delta"`,
@@ -155,7 +155,7 @@ def build_optimizer(name, learning_rate, **args):
 
 
 for _builder in (models_lib.mlp, models_lib.keskar_f1, models_lib.small_cnn,
-                 models_lib.small_resnet):
+                 models_lib.small_resnet, models_lib.alexnet_bn, models_lib.resnet50):
     register_model(_builder.__name__)(_builder)
 
 

@@ -134,6 +134,7 @@ class DataSource:
 
         from keras_bigbatch.data.scheduled import ScheduleFeed
 
+        self.check_batch_size_schedules()
         count = self.num_examples("train")
         scheduler.schedule.check(count, num_replicas)
         feed = ScheduleFeed(count, num_replicas, scheduler.schedule(0))
@@ -152,6 +153,13 @@ class DataSource:
                 worker_batch // local_replicas, drop_remainder=True)
 
         return tf.data.Dataset.range(1).flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+
+    def check_batch_size_schedules(self):
+        """Raises `ValueError` unless the source supports `scheduled_dataset`."""
+        if type(self)._epoch_examples is DataSource._epoch_examples:
+            raise ValueError(
+                f"Data source {self.name!r} does not support batch-size schedules "
+                "(batch_growth.enabled=true): it implements no _epoch_examples.")
 
     def _epoch_examples(self, seed, epoch, shard, global_batch_size):
         """Worker `shard[0]` of `shard[1]`'s training examples of `epoch`, unbatched.

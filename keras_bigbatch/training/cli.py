@@ -120,10 +120,22 @@ def _prepare(args):
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.training import trainer
 
+    from keras_bigbatch.distribute import compile_options
+    from keras_bigbatch.distribute import resolve_precision
+    from keras_bigbatch.training import config as config_lib
+
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
-    for config in configs:  # every run's data and batch sizes, before the first one trains
+    for config in configs:  # every run's data, batch sizes and device settings, before training
         trainer.check_batch_sizes(config, strategy.num_replicas_in_sync)
-        trainer.source(config).steps_per_epoch(config["schedule"]["batch_size"])
+        plan = config_lib.batch_growth_plan(config)
+        batches = [config["schedule"]["batch_size"]]
+        if plan is not None:
+            batches += list(plan.batch_size.boundaries.values())
+            trainer.source(config).check_batch_size_schedules()
+        for batch in batches:
+            trainer.source(config).steps_per_epoch(batch)
+        resolve_precision(config["precision"], strategy)
+        compile_options(strategy, config["jit_compile"])
     output = _worker_output(output, strategy)
     _check_writable(output)
     return recipe, configs, panels, output, strategy

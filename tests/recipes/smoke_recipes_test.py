@@ -1,4 +1,8 @@
-"""Every registered recipe runs at smoke size through the command and meets its `expected` block."""
+"""Every registered recipe runs at smoke size through the command and meets its `expected` block.
+
+Under the default strategy and a 2-device MirroredStrategy (logical CPUs).
+The ImageNet recipes read generated files in the real format (conftest.py).
+"""
 
 import json
 
@@ -7,16 +11,22 @@ import pytest
 from keras_bigbatch.training import recipe_names
 from keras_bigbatch.training.cli import main
 
+STRATEGIES = {"default": [], "mirrored": ["--strategy", "mirrored", "--cpu-devices", "2"]}
 
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 @pytest.mark.parametrize("recipe", recipe_names())
-def test_smoke_recipe_meets_its_expected_block(recipe, tmp_path):
-    assert main(["train", recipe, "--size", "smoke", "--output", str(tmp_path)]) == 0
+def test_smoke_recipe_meets_its_expected_block(recipe, strategy, tmp_path):
+    command = ["train", recipe, "--size", "smoke", "--output", str(tmp_path)]
+    assert main(command + STRATEGIES[strategy]) == 0
     payload = json.loads((tmp_path / "results.json").read_text())
     checks = payload["expected"]
     assert checks, "a recipe declares expected results"
     missed = [c for c in checks if not c["ok"]]
     assert not missed, missed
     for row in payload["results"]:
+        assert row["num_replicas"] == (2 if strategy == "mirrored" else 1)
         assert (tmp_path / row["name"] / "model.keras").stat().st_size > 0
-        assert row["updates"] == row["epochs"] * row["steps_per_epoch"]
+        if row["steps_per_epoch"] is not None:  # None: a batch-size schedule
+            assert row["updates"] == row["epochs"] * row["steps_per_epoch"]
     assert (tmp_path / "results.png").stat().st_size > 10000

@@ -1,0 +1,108 @@
+"""You, Gitman & Ginsburg 2017: AlexNet-BN on ImageNet, batch 512 against 8K, SGD against LARS.
+
+Paper: "Large Batch Training of Convolutional Networks" (arXiv:1708.03888)
+and the seed slides (`you2017_lars_large_batch.txt`), top-1 on ImageNet:
+
+    run        batch  rule  slides' lr  warm-up   epochs  reported
+    SGD-512      512  SGD      0.02        -       128     60.2%
+    SGD-8K      8192  SGD      0.30        -       128     58.0%
+    LARS-512     512  LARS     0.05     2 epochs   100     60.2%
+    LARS-8K     8192  LARS     0.14     2 epochs   100     60.1%
+
+Momentum 0.9 and weight decay 5e-4 (L2, in the gradient) everywhere; the
+rate decays polynomially (power 2) to 0, the policy of nvcaffe's AlexNet-BN
+solvers (co-author Ginsburg's `borisgin/nvcaffe`, models/alexnet_bn).
+
+The slides' LARS "learning rate" is not our `learning_rate`. The slides
+scale the gradient as G^ = rho * |W| G / |G| and step by lr * G^, so the
+relative step of a layer is lr * rho; our LARS steps by
+learning_rate * trust_coefficient * |W| / (|G| + wd |W|), i.e.
+learning_rate * trust_coefficient = lr * rho when wd = 0. The slides do not
+give rho. nvcaffe's 8K LARS solver (`solver_8K`: base_lr 10, larc_eta 0.001,
+"clip" policy, where min(eta |W| / |G|, base_lr) is the layer's rate) steps
+by eta = 0.001 of |W| / |G| almost everywhere, which pins the 8K row:
+
+    learning_rate = slides' lr * (NVCAFFE_8K_STEP / SLIDES_8K_LR) / TRUST_COEFFICIENT
+                  = slides' lr / 0.14           (1.0 at 8K, 0.357 at 512)
+
+SGD rows: momentum SGD with L2 weight decay coupled into the momentum, as
+Caffe does, is `LARS` with every variable excluded from layer adaptation.
+
+Model: `keras_bigbatch.models.alexnet_bn` (nvcaffe's `train_val2`: BN on the
+inputs of conv2-conv5, single tower; see its docstring for the variants),
+227 x 227 crops. BN statistics: nvcaffe computes them per GPU; we fix them
+at ghost batches of 64 examples (512 over 8 GPUs), whatever the device
+count (an assumption: the slides do not state it).
+
+Hardware and wall time: 8 GPUs (or a v3-8 TPU); AlexNet-BN is small, so
+the input pipeline bounds it: about 1 hour per 10 epochs at ~4,000
+images/s (estimate), 12-20 hours per run.
+
+Command:
+    keras-bigbatch train alexnet_bn_imagenet --set data.dir=/data/imagenet
+    keras-bigbatch train alexnet_bn_imagenet --runs LARS-8K --set data.dir=/data/imagenet
+    keras-bigbatch train alexnet_bn_imagenet --size smoke      (CI: generated files)
+"""
+
+from keras_bigbatch.recipes import _imagenet
+from keras_bigbatch.schedules import Regime
+
+TRUST_COEFFICIENT = 0.001
+NVCAFFE_8K_STEP, SLIDES_8K_LR = 0.001, 0.14
+
+
+def lars_learning_rate(slides_lr):
+    """Our LARS `learning_rate` for the slides' LARS rate (see the module docstring)."""
+    return slides_lr * (NVCAFFE_8K_STEP / SLIDES_8K_LR) / TRUST_COEFFICIENT
+
+
+def get_config(size="default"):
+    # Defaults.
+    small, large, sgd_epochs, lars_epochs, warmup_epochs = 512, 8192, 128, 100, 2
+    image_size, ghost = 227, 64
+    evaluation = {"evaluations": 10, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
+                  "distance_points": 0, "train_accuracy": False}
+    reported = {"SGD-512": 0.602, "SGD-8K": 0.580, "LARS-512": 0.602, "LARS-8K": 0.601}
+    expected = {run: {"test_accuracy": (top1 - 0.01, top1 + 0.01)}
+                for run, top1 in reported.items()}
+    # Smoke override block: a few steps on generated files.
+    if size == "smoke":
+        small, large, sgd_epochs, lars_epochs, warmup_epochs = 8, 16, 2, 2, 0.5
+        image_size, ghost = 67, 4
+        evaluation = _imagenet.SMOKE_EVALUATION
+        expected = {"SGD-512": {"updates": (_imagenet.smoke_steps(2, 8),) * 2},
+                    "LARS-8K": {"updates": (_imagenet.smoke_steps(2, 16),) * 2}}
+
+    # Derived values.
+    def sgd(batch, slides_lr):
+        return Regime(batch_size=batch, epochs=sgd_epochs, learning_rate=slides_lr,
+                      polynomial_power=2).get_config()
+
+    def lars(batch, slides_lr):
+        return Regime(batch_size=batch, epochs=lars_epochs,
+                      learning_rate=lars_learning_rate(slides_lr),
+                      warmup_epochs=warmup_epochs, polynomial_power=2).get_config()
+
+    lars_optimizer = {"name": "lars", "momentum": 0.9, "weight_decay": 5e-4,
+                      "trust_coefficient": TRUST_COEFFICIENT,
+                      "exclude_from_layer_adaptation": None}  # LARS's default: 1-D variables
+    return {
+        "name": "alexnet_bn_imagenet",
+        "description": f"You et al. 2017: AlexNet-BN, batch {small} vs {large}, SGD vs LARS",
+        "seed": 0,
+        "precision": "auto",
+        "data": {"source": "imagenet2012", "image_size": image_size},
+        "model": {"name": "alexnet_bn", "normalization": "ghost", "virtual_batch_size": ghost},
+        "optimizer": {"name": "lars", "momentum": 0.9, "weight_decay": 5e-4,
+                      "exclude_from_layer_adaptation": [".*"]},  # = momentum SGD + L2
+        "schedule": sgd(small, 0.02),
+        "evaluation": evaluation,
+        "runs": [
+            {"name": "SGD-512"},
+            {"name": "SGD-8K", "schedule": sgd(large, 0.30)},
+            {"name": "LARS-512", "schedule": lars(small, 0.05), "optimizer": lars_optimizer},
+            {"name": "LARS-8K", "schedule": lars(large, 0.14), "optimizer": lars_optimizer},
+        ],
+        "report": {"panels": ["test_accuracy", "train_loss"]},
+        "expected": expected,
+    }

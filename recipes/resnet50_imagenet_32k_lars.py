@@ -1,0 +1,69 @@
+"""ResNet-50 on ImageNet at batch 32768 with LARS: Google's MLPerf v1.0 TPU run.
+
+Source: MLPerf Training v1.0 closed division, Google's ResNet-50 submission
+on TPU v4-4096 (global batch 32768; the submission's run script and result
+log, mlcommons/training_results_v1.0, Google/benchmarks/resnet): base
+learning rate 29.0, 18 warm-up epochs, momentum 0.929, weight decay 1e-4,
+label smoothing 0.1, polynomial (power 2) decay to 1e-4, BN statistics over
+64 examples, reaching the 75.9% top-1 target at epoch ~60. You, Gitman &
+Ginsburg 2017 (arXiv:1708.03888) introduced LARS with this poly(2)
+schedule and first trained ResNet-50 at batch 32K with it.
+
+    learning_rate = 29.0                (LARS global rate; trust ratio
+                                         eta ||w|| / (||g|| + wd ||w||), eta = 0.001, epsilon 0)
+    warm-up       = linear from 0 over 18 epochs, then (29.0 - 1e-4) (1 - t')^2 + 1e-4
+    momentum 0.929, weight decay 1e-4 (inside LARS), label smoothing 0.1
+    BN parameters and biases: no weight decay, no layer adaptation (LARS's
+        default masks: every 1-D variable)
+    BN over 64 examples per replica = ghost BN 64 (4096 chips x 8); momentum 0.9, epsilon 1e-5
+
+Hardware and wall time: the v4-4096 slice took minutes (MLPerf's
+time-to-train); on a v3-128 / v4-128 slice expect about 6-8 hours for 60
+epochs (an estimate, not measured).
+On 8 GPUs batch 32768 is 4096 per GPU, beyond their memory at 224 x 224:
+the recipe is for TPU pods and large GPU clusters.
+
+Command:
+    keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --set data.dir=gs://BUCKET/imagenet
+    keras-bigbatch train resnet50_imagenet_32k_lars --size smoke     (CI: generated files)
+"""
+
+from keras_bigbatch.recipes import _imagenet
+from keras_bigbatch.schedules import Regime
+
+
+def get_config(size="default"):
+    # Defaults.
+    batch, epochs, warmup_epochs, learning_rate, ghost, image_size = 32768, 60, 18, 29.0, 64, 224
+    evaluation = {"evaluations": 15, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
+                  "distance_points": 0, "train_accuracy": False}
+    expected = {"LARS-32K": {"test_accuracy": (0.75, 0.77)}}
+    # Smoke override block: a few steps on generated files.
+    if size == "smoke":
+        batch, epochs, warmup_epochs, learning_rate = _imagenet.SMOKE_BATCH, 2, 0.5, 1.0
+        ghost, image_size = 4, _imagenet.SMOKE_IMAGE_SIZE
+        evaluation = _imagenet.SMOKE_EVALUATION
+        steps = _imagenet.smoke_steps(epochs)
+        expected = {"LARS-32K": {"updates": (steps, steps)}}
+
+    # Derived values.
+    schedule = Regime(batch_size=batch, epochs=epochs, learning_rate=learning_rate,
+                      warmup_epochs=warmup_epochs, polynomial_power=2, end_learning_rate=1e-4)
+    return {
+        "name": "resnet50_imagenet_32k_lars",
+        "description": "MLPerf v1.0 (Google, TPU v4-4096): ResNet-50, LARS, batch 32768",
+        "seed": 0,
+        "precision": "auto",
+        "data": {"source": "imagenet2012", "image_size": image_size},
+        "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
+                  "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,
+                  "zero_init_last_gamma": False},  # MLPerf's reference: no zero init
+        "optimizer": {"name": "lars", "momentum": 0.929, "weight_decay": 1e-4,
+                      "trust_coefficient": 0.001, "epsilon": 0.0},
+        "schedule": schedule.get_config(),
+        "loss": {"name": "sparse_categorical_crossentropy", "label_smoothing": 0.1},
+        "evaluation": evaluation,
+        "runs": [{"name": "LARS-32K"}],
+        "report": {"panels": ["test_accuracy", "train_loss"]},
+        "expected": expected,
+    }

@@ -1,0 +1,88 @@
+"""Goyal et al. 2017: ResNet-50 on ImageNet at batch 8192 with SGD, linear scaling and warm-up.
+
+Paper: Goyal, Dollár, Girshick, Noordhuis, Wesolowski, Kyrola, Tulloch, Jia &
+He 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour"
+(arXiv:1706.02677), Table 2 / section 5: 76.26% top-1 at batch 8192 against
+76.40% at 256 (the `SGD-256` row here), ResNet-50, 90 epochs.
+
+    learning_rate = 0.1 * B / 256                 (3.2 at B = 8192; eq. 1's linear rule)
+    warm-up       = linear from 0.1 to 3.2 over the first 5 epochs (section 2.2, "gradual")
+    decay         = x0.1 at epochs 30, 60 and 80; 90 epochs
+    momentum 0.9; weight decay 1e-4 as L2 in the gradient (the update of eqs. 9-10),
+        not on BN's gamma and beta (section 5.1)
+    BN statistics over 32 examples per replica (256 GPUs x 32) = ghost BN 32,
+        whatever the replica count here; last gamma of each block = 0 (section 5.1)
+
+Optimizer: momentum SGD with L2 weight decay coupled into the momentum is
+`LARS` with every variable excluded from layer adaptation (tested equal to
+Keras's SGD when the decay is 0): Keras's own `SGD(weight_decay=...)` decays
+outside the momentum, which is a different (decoupled) rule.
+
+Model: `keras_bigbatch.models.resnet50` (v1.5, no convolution biases,
+25,557,032 parameters). Data: `imagenet2012` (`--set data.dir=...` or
+`$KERAS_BIGBATCH_IMAGENET_DIR`; tensorflow-datasets or TFRecord shards),
+random-resized crops of area (0.08, 1) and aspect (3/4, 4/3) plus flips;
+evaluation resize 256, center crop 224. Precision "auto": bfloat16 on TPUs,
+float16 on GPUs.
+
+Hardware and wall time: 8 x A100 (or a v3-32 TPU slice), about 10-12
+hours for 90 epochs at ~3,000 images/s per GPU with XLA and mixed precision
+(estimate; the paper: 256 P100s, 1 hour). Batch 8192 on 8 devices is 1024
+per device: use gradient-light devices or more of them.
+
+Command:
+    keras-bigbatch train resnet50_imagenet_8k_sgd --runs SGD-8K --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_8k_sgd --size smoke       (CI: generated files)
+"""
+
+from keras_bigbatch.recipes import _imagenet
+from keras_bigbatch.schedules import Regime
+
+BASE_LEARNING_RATE, REFERENCE_BATCH = 0.1, 256
+
+
+def get_config(size="default"):
+    # Defaults.
+    batch, small_batch, epochs, boundaries, warmup_epochs = 8192, 256, 90, (30, 60, 80), 5
+    image_size, ghost = 224, 32
+    evaluation = {"evaluations": 9, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
+                  "distance_points": 0, "train_accuracy": False}
+    expected = {"SGD-8K": {"test_accuracy": (0.755, 0.775)},
+                "SGD-256": {"test_accuracy": (0.755, 0.775)}}
+    # Smoke override block: a few steps on generated files.
+    if size == "smoke":
+        batch, small_batch, epochs, boundaries, warmup_epochs = 8, 8, 2, (1,), 0.5
+        image_size, ghost = _imagenet.SMOKE_IMAGE_SIZE, 4
+        evaluation = _imagenet.SMOKE_EVALUATION
+        steps = _imagenet.smoke_steps(epochs)
+        expected = {"SGD-8K": {"updates": (steps, steps)}}
+
+    # Derived values.
+    def regime(global_batch):
+        return Regime(batch_size=global_batch, epochs=epochs,
+                      learning_rate=BASE_LEARNING_RATE * global_batch / REFERENCE_BATCH,
+                      boundaries=boundaries, decay=0.1, warmup_epochs=warmup_epochs,
+                      warmup_learning_rate=BASE_LEARNING_RATE).get_config()
+
+    runs = [{"name": "SGD-8K"}]
+    if size != "smoke":
+        # the small-batch reference: no warm-up needed at 256 (Goyal et al. Table 1)
+        runs.append({"name": "SGD-256", "schedule": {
+            **regime(small_batch), "warmup_epochs": 0.0, "warmup_learning_rate": 0.0}})
+    return {
+        "name": "resnet50_imagenet_8k_sgd",
+        "description": "Goyal et al. 2017: ResNet-50, batch 8192, lr 0.1*B/256, 5-epoch warm-up",
+        "seed": 0,
+        "precision": "auto",
+        "data": {"source": "imagenet2012", "image_size": image_size},
+        "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
+                  "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,
+                  "zero_init_last_gamma": True},
+        "optimizer": {"name": "lars", "momentum": 0.9, "weight_decay": 1e-4,
+                      "exclude_from_layer_adaptation": [".*"]},  # = momentum SGD + L2
+        "schedule": regime(batch),
+        "evaluation": evaluation,
+        "runs": runs,
+        "report": {"panels": ["test_accuracy", "train_loss"]},
+        "expected": expected,
+    }

@@ -1,0 +1,80 @@
+"""Smith, Kindermans & Le 2018: ResNet-50 on ImageNet, increasing the batch instead of decaying the rate.
+
+Paper: "Don't Decay the Learning Rate, Increase the Batch Size"
+(arXiv:1711.00489; seed slides `smith2018_increase_batch_size.txt`). The
+slides report Inception-ResNet-V2 at 77% in under 2,500 updates with
+batches of 65,536; the paper's abstract reports ResNet-50 at 76.1% top-1
+in under 30 epochs. Every learning-rate decay of a regime becomes a batch
+increase at the same noise scale g = lr N / (B (1 - m)) (section 3):
+
+    regime          = resnet50_imagenet_8k_sgd's SGD-8K (Goyal et al.): B 8192,
+                      lr 0.1 * 8192 / 256 = 3.2, 5-epoch warm-up from 0.1,
+                      x0.1 at epochs 30, 60, 80, 90 epochs
+    plan            = plan_batch_growth(regime, max_batch_size=MAX_BATCH)   ("hybrid")
+    MAX_BATCH       = 8192 / 0.1 = 81,920: the batch grows x10 at epoch 30;
+                      at 60 and 80 it would pass the maximum, so the rate decays
+                      (a maximum of 65,536 would leave the 8K regime unchanged: its
+                      first increase already needs 81,920)
+    updates         = 30 * (N // 8192) + 60 * (N // 81920) = 30 * 156 + 60 * 15
+                    = 5,580, against the 8K regime's 90 * 156 = 14,040
+
+One `fit` runs every phase: `BatchSizeScheduler` sets each epoch's global
+batch, the learning-rate schedule counts the updates of the earlier phases,
+and the data order stays a function of (seed, epoch). Every global batch of
+the plan must divide by replicas x ghost batch (checked before training).
+
+Hardware and wall time: as resnet50_imagenet_8k_sgd, less the epochs at the
+large batch (which need the memory of 81,920 / devices examples per step:
+a TPU pod or a large GPU cluster). About 8-10 hours on a v3-128 (estimate).
+
+Command:
+    keras-bigbatch train resnet50_imagenet_batch_growth --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_batch_growth --size smoke   (CI: generated files)
+"""
+
+from keras_bigbatch.recipes import _imagenet
+from keras_bigbatch.schedules import Regime
+
+BASE_LEARNING_RATE, REFERENCE_BATCH = 0.1, 256
+
+
+def get_config(size="default"):
+    # Defaults.
+    batch, epochs, boundaries, decay, warmup_epochs, image_size, ghost = (
+        8192, 90, (30, 60, 80), 0.1, 5, 224, 32)
+    evaluation = {"evaluations": 9, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
+                  "distance_points": 0, "train_accuracy": False}
+    expected = {"grow-batch": {"test_accuracy": (0.75, 0.775)}}
+    # Smoke override block: a few steps on generated files; the batch 8 -> 16 at epoch 1.
+    if size == "smoke":
+        batch, epochs, boundaries, decay, warmup_epochs = _imagenet.SMOKE_BATCH, 2, (1,), 0.5, 0.5
+        image_size, ghost = _imagenet.SMOKE_IMAGE_SIZE, 4
+        evaluation = _imagenet.SMOKE_EVALUATION
+        steps = _imagenet.smoke_steps(1) + _imagenet.smoke_steps(1, 2 * batch)
+        expected = {"grow-batch": {"updates": (steps, steps)}}
+
+    # Derived values.
+    regime = Regime(batch_size=batch, epochs=epochs,
+                    learning_rate=BASE_LEARNING_RATE * batch / REFERENCE_BATCH,
+                    boundaries=boundaries, decay=decay, warmup_epochs=warmup_epochs,
+                    warmup_learning_rate=BASE_LEARNING_RATE)
+    max_batch = round(batch / decay)  # one increase, then the rate decays (hybrid)
+    return {
+        "name": "resnet50_imagenet_batch_growth",
+        "description": ("Smith et al. 2018: ResNet-50, the 8K regime with the batch grown "
+                        f"to {max_batch} instead of the first decay"),
+        "seed": 0,
+        "precision": "auto",
+        "data": {"source": "imagenet2012", "image_size": image_size},
+        "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
+                  "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,
+                  "zero_init_last_gamma": True},
+        "optimizer": {"name": "lars", "momentum": 0.9, "weight_decay": 1e-4,
+                      "exclude_from_layer_adaptation": [".*"]},  # = momentum SGD + L2
+        "schedule": regime.get_config(),
+        "batch_growth": {"enabled": True, "max_batch_size": max_batch},
+        "evaluation": evaluation,
+        "runs": [{"name": "grow-batch"}],
+        "report": {"panels": ["test_accuracy", "train_loss"]},
+        "expected": expected,
+    }

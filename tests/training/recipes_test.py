@@ -54,6 +54,9 @@ def test_smoke_size_shrinks_every_run(name):
     for config, big in zip(smoke, default):
         assert config["schedule"]["epochs"] <= big["schedule"]["epochs"]
         assert config["schedule"]["batch_size"] <= big["schedule"]["batch_size"]
+        if config["data"]["source"] == "imagenet2012":  # generated files: smaller images
+            assert config["data"]["image_size"] < big["data"]["image_size"]
+            continue
         for split in ("train_examples", "test_examples"):
             assert config["data"].get(split) is not None
             assert big["data"].get(split) is None or big["data"][split] >= config["data"][split]
@@ -86,7 +89,7 @@ def test_load_recipe_errors(tmp_path):
         load_recipe("no_such_recipe")
     missing = str(tmp_path / "missing.py")
     with pytest.raises(ValueError, match=re.escape(f"Recipe file not found: {missing!r}. Give a "
-                                                   "registered recipe name (generalization_gap")):
+                                                   "registered recipe name (alexnet_bn_imagenet, generalization_gap")):
         load_recipe(missing)
     empty = tmp_path / "empty.py"
     empty.write_text("CONFIG = {}\n")
@@ -164,7 +167,7 @@ def test_overrides_switch_what_a_section_configures():
                                    "'model.normalization_momentum', 'model.seed', "
                                    "'model.virtual_batch_size']."),
     (None, [("batch_size", "8")], "--set batch_size: unknown key; valid keys are seed, "
-                                  "precision, or SECTION.KEY with SECTION one of ('data', "),
+                                  "precision, jit_compile, or SECTION.KEY with SECTION one of ('data', "),
     (None, [("sched.epochs", "8")], "--set sched.epochs: unknown key; valid keys are"),
     (None, [("schedule.epochs", "many")], "--set schedule.epochs=many: expected a number"),
     (None, [("evaluation.evaluations", "1.5")],

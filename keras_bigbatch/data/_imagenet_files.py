@@ -117,31 +117,30 @@ def find(folder, tfds_data_dir=None):
 
 
 def _tfrecord_shards(folder, names):
-    shards = {"train": {}, "validation": {}}
+    shards = {"train": {}, "validation": {}}  # split -> shard count -> indices found
     for name in names:
         match = _SHARD.match(name)
         if match:
             split, index, total = match.group(1), int(match.group(2)), int(match.group(3))
-            shards[split][index] = (name, total)
+            shards[split].setdefault(total, set()).add(index)
     splits = {}
     for ours, split in FILE_SPLITS.items():
-        found = shards[split]
-        if not found:
+        if not shards[split]:
             raise DataFileError(
                 f"ImageNet folder {folder} holds {sorted(s for s in shards if shards[s])} "
                 f"shards but no {split}-NNNNN-of-NNNNN shards. " + HOW_TO)
-        totals = sorted({total for _, total in found.values()})
-        if len(totals) > 1:
+        if len(shards[split]) > 1:
             raise DataFileError(
-                f"ImageNet folder {folder} mixes {split} shard sets of {totals} shards; "
-                "keep one.")
-        total = totals[0]
-        missing = [f"{split}-{i:05d}-of-{total:05d}" for i in range(total) if i not in found]
+                f"ImageNet folder {folder} mixes {split} shard sets of "
+                f"{sorted(shards[split])} shards; keep one.")
+        ((total, found),) = shards[split].items()
+        names = [f"{split}-{i:05d}-of-{total:05d}" for i in range(total)]
+        missing = [name for i, name in enumerate(names) if i not in found]
         if missing:
             raise DataFileError(
                 f"ImageNet folder {folder} lacks {len(missing)} of the {total} {split} "
                 f"shards: {missing[:5]}{' ...' if len(missing) > 5 else ''}.")
-        files = tuple(posixpath.join(folder, found[i][0]) for i in range(total))
+        files = tuple(posixpath.join(folder, name) for name in names)
         sizes = check_shards(files, "image/encoded", "image/class/label", 1)
         standard_shards, standard_count = STANDARD_LAYOUT[split]
         count = (standard_count if total == standard_shards

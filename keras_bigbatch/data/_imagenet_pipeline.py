@@ -9,22 +9,28 @@ epoch e (key = (seed, e)):
     W <= #files: worker w reads files[w::W]        (sharding by files)
     else:        every worker reads all files, keeps record w of every W
     records = interleave(files, cycle_length = min(16, #files read), block 1)
-    shuffle = consecutive windows of `shuffle_buffer` records, each permuted
-              by a stateless permutation keyed by (e, 1, pass, window)
+    shuffle = consecutive windows of min(shuffle_buffer, S * b) records, each
+              permuted by a stateless permutation keyed by (e, 1, pass, window);
+              per window, the bytes read per file are checked against the
+              file's size where the file ends (damaged files are named)
     repeat the passes (only needed when a worker's files hold < S * b
               records), take exactly S * b records
 start_step t: epoch t // S, skipping (t % S) * b records before decoding
-example i of the worker's epoch: global position
+record i of the worker's epoch: global position
     g = (i // b) * B + w * b + i % b,  crop and flip seeded by (seed, e, 2, g)
 decode + crop in parallel (deterministic order), per-replica batches
 ```
 
-Every random choice is a stateless function of its key, so the batches are
-a pure function of (seed, step, W): the same on every machine and after any
-restart. W enters when sharding by files (which files a worker reads); with
-one worker, or sharding by records, a worker's records are still
-interleaved from all files, so the global batch then depends on W only
-through which worker holds which example.
+Every random choice is a stateless function of its key, so for given files
+and settings (shuffle_buffer, image options, CYCLE_LENGTH) what worker w
+yields from step t on is a pure function of (seed, t, W, w): the same on
+every machine, under any AUTOTUNE parallelism, and after any restart
+(`start_step`). With one worker, global batch t is a pure function of
+(seed, t). With several it also depends on W: each worker reads other files
+(or other records), so which examples make up global batch t, and their
+crops (keyed by g), change with the number of workers. Resuming therefore
+needs the same number of workers; a start_step re-reads, but does not
+decode, the skipped records of its epoch.
 
 Evaluation: the files in order, interleaved 16 at a time (deterministic),
 center crops, global batches, the last partial batch kept (or dropped with
@@ -35,8 +41,14 @@ import tensorflow as tf
 
 from keras_bigbatch.data import _image_preprocessing as preprocessing
 from keras_bigbatch.data import _imagenet_files
+from keras_bigbatch.data._tfrecords import account
+from keras_bigbatch.data._tfrecords import check_that
 from keras_bigbatch.data._tfrecords import checked_records
+from keras_bigbatch.data._tfrecords import records_with_end
 
+# Pipeline functions are plain TensorFlow (no Python control flow on
+# tensors): skipping AutoGraph's conversion makes building a pipeline faster.
+_plain = tf.autograph.experimental.do_not_convert
 CYCLE_LENGTH = 16  # files read at once; fixed, because the order depends on it
 _MISSING = -(2**62)  # label default: the key is absent
 
@@ -49,30 +61,33 @@ def _key(*parts):
     return key
 
 
-def _read(paths, sizes, cycle_length):
-    files = tf.data.Dataset.from_tensor_slices((paths, sizes))
-    return files.interleave(checked_records, cycle_length=cycle_length, block_length=1,
+def _interleave(files, read, cycle_length):
+    return files.interleave(read, cycle_length=cycle_length, block_length=1,
                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def _parse(record, path, split):
-    """`(jpeg bytes, label in [0, 1000))` of one record; names `path` on bad records."""
+def _parse(record, index, split, paths):
+    """`(jpeg bytes, label in [0, 1000))` of one record of file `paths[index]`; checked."""
     features = tf.io.parse_single_example(record, {
         split.image_key: tf.io.FixedLenFeature([], tf.string, default_value=""),
         split.label_key: tf.io.FixedLenFeature([], tf.int64, default_value=_MISSING),
     })
     jpeg, stored = features[split.image_key], features[split.label_key]
     low, high = split.label_offset, split.label_offset + _imagenet_files.NUM_CLASSES - 1
-    expected = f"expected the keys {split.image_key!r} (JPEG bytes) and {split.label_key!r}"
+    expected = f"expected the keys `{split.image_key}` (JPEG bytes) and `{split.label_key}`."
+
+    def path():
+        return (tf.gather(paths, index),)
+
     checks = [
-        tf.debugging.Assert(tf.strings.length(jpeg) > 0, [
-            "Data file", path, f"holds a record without {split.image_key!r};", expected]),
-        tf.debugging.Assert(tf.not_equal(stored, _MISSING), [
-            "Data file", path, f"holds a record without {split.label_key!r};", expected]),
-        tf.debugging.Assert(tf.logical_or(tf.equal(stored, _MISSING), tf.logical_and(
-            stored >= low, stored <= high)), [
-            "Data file", path, "holds label", stored, f"under {split.label_key!r}, outside "
-            f"[{low}, {high}]."]),
+        check_that(tf.strings.length(jpeg) > 0,
+                   f"Data file {{}} holds a record without `{split.image_key}`; {expected}", path),
+        check_that(tf.not_equal(stored, _MISSING),
+                   f"Data file {{}} holds a record without `{split.label_key}`; {expected}", path),
+        check_that(tf.logical_or(tf.equal(stored, _MISSING),
+                                 tf.logical_and(stored >= low, stored <= high)),
+                   f"Data file {{}} holds label {{}} under `{split.label_key}`, outside "
+                   f"[{low}, {high}].", lambda: path() + (stored,)),
     ]
     with tf.control_dependencies(checks):
         return tf.identity(jpeg), stored - split.label_offset
@@ -102,33 +117,56 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
     paths = tf.constant(split.files)
     sizes = tf.constant(split.sizes, tf.int64)
 
+    @_plain
     def one_pass(epoch, pass_index):
-        order = tf.random.experimental.stateless_shuffle(tf.range(count), _key(seed, epoch, 0))
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), _key(seed, epoch, 0))
         if by_file:
+            # Each file ends in an end mark; the bytes read are checked per window.
             order = order[worker::workers]
-        records = _read(tf.gather(paths, order), tf.gather(sizes, order), cycle_length)
-        if not by_file and workers > 1:
-            records = records.shard(workers, worker)
+            files = tf.data.Dataset.from_tensor_slices((tf.gather(paths, order), order))
+            records = _interleave(files, records_with_end, cycle_length)
+        else:
+            # Every worker reads every file, checked record by record, and keeps
+            # every W-th record.
+            files = tf.data.Dataset.from_tensor_slices(
+                (tf.gather(paths, order), tf.gather(sizes, order), order))
+            records = _interleave(files, checked_records, cycle_length).shard(workers, worker)
 
-        def permute(index, window_records):
-            key = _key(seed, epoch, 1, pass_index, index)
-            size = tf.shape(window_records[0])[0]
-            permutation = tf.random.experimental.stateless_shuffle(tf.range(size), key)
-            return tuple(tf.gather(t, permutation) for t in window_records)
+        @_plain
+        def check(state, window):
+            consumed, window_index = state
+            records, indices = window
+            if by_file:
+                consumed, checked = account(consumed, records, indices, paths, sizes)
+                with tf.control_dependencies([checked]):
+                    records = tf.identity(records)
+            return (consumed, window_index + 1), (window_index, records, indices)
 
-        return records.batch(window).enumerate().map(permute).unbatch()
+        @_plain
+        def permute(window_index, records, indices):
+            kept = tf.where(tf.strings.length(records) > 0)[:, 0]  # drop the end marks
+            key = _key(seed, epoch, 1, pass_index, window_index)
+            kept = tf.random.experimental.stateless_shuffle(kept, key)
+            return tf.gather(records, kept), tf.gather(indices, kept)
 
+        start = (tf.zeros([count], tf.int64), tf.constant(0, tf.int64))
+        return records.batch(window).scan(start, check).map(permute).unbatch()
+
+    @_plain
     def one_epoch(epoch):
-        passes = tf.data.Dataset.range(2**62).flat_map(lambda p: one_pass(epoch, p))
-        return passes.take(per_epoch).enumerate().map(
-            lambda index, element: (epoch, index, element))
+        passes = tf.data.Dataset.range(2**62).flat_map(_plain(lambda p: one_pass(epoch, p)))
+        return passes.take(per_epoch)
 
     first_epoch, step = divmod(start_step, per_epoch // worker_batch)
-    stream = one_epoch(tf.constant(first_epoch, tf.int64)).skip(step * worker_batch)
-    stream = stream.concatenate(tf.data.Dataset.range(first_epoch + 1, 2**62).flat_map(one_epoch))
+    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch)
+    # n = the record's index in the worker's endless stream; nothing decoded yet.
+    stream = stream.enumerate(start=first_epoch * per_epoch).skip(step * worker_batch)
 
-    def decode(epoch, index, element):
-        jpeg, label = _parse(*element, split)
+    @_plain
+    def decode(n, element):
+        epoch, index = n // per_epoch, n % per_epoch
+        jpeg, label = _parse(*element, split, paths)
         position = index // worker_batch * global_batch_size + worker * worker_batch + (
             index % worker_batch)
         x = preprocessing.train_image(
@@ -142,11 +180,14 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
 
 def evaluation_dataset(split, image, global_batch_size):
     """One ordered pass of center crops in global batches; see the module docstring."""
-    records = _read(tf.constant(split.files), tf.constant(split.sizes, tf.int64),
-                    min(CYCLE_LENGTH, len(split.files)))
+    paths = tf.constant(split.files)
+    files = tf.data.Dataset.from_tensor_slices(
+        (paths, tf.constant(split.sizes, tf.int64), tf.range(len(split.files), dtype=tf.int64)))
+    records = _interleave(files, checked_records, min(CYCLE_LENGTH, len(split.files)))
 
-    def decode(record, path):
-        jpeg, label = _parse(record, path, split)
+    @_plain
+    def decode(record, index):
+        jpeg, label = _parse(record, index, split, paths)
         return preprocessing.eval_image(jpeg, image.image_size, image.eval_resize), label
 
     stream = records.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

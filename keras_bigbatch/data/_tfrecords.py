@@ -4,22 +4,28 @@ TensorFlow's own reader fails with "truncated record at 8604" or "corrupted
 record at 0", without the file's name. Here:
 
 ```
-first_record(path)        Python, through tf.io.gfile: the first record of a
-                          file, its framing checked (length and its masked
-                          CRC-32C); cheap, run on every file up front
-checked_records(path, n)  tf.data: the records of a file that holds n bytes;
-                          after the last record it checks that the records
-                          read account for all n bytes
-                          (sum of (len(record) + 16) == n), else it fails
-                          with an error that names the file
+first_record(path)          Python, through tf.io.gfile: the first record of
+                            a file, its framing checked (length and its
+                            masked CRC-32C); cheap, run on every file up front
+records_with_end(path, i)   tf.data: (record, i) for the records of file i,
+                            then an end mark (b"", i)
+account(...)                for a batch of such records: bytes read per file;
+                            at a file's end mark they must be the file's size,
+                            sum of (len(record) + 16) == size, else an error
+                            that names the file
+checked_records(path, n, i) records_with_end + that check record by record
 ```
 
-`checked_records` reads with `ignore_errors()`, which ends a file at its
-first unreadable record (TensorFlow moves on to the next file), and then
-the byte count cannot match: truncation or corruption anywhere in a file is
-reported, naming the file, when the reader reaches it. TensorFlow only.
+The reader uses `ignore_errors()`, which ends a file at its first
+unreadable record (TensorFlow moves on to the next file), and then the byte
+count cannot match: truncation or corruption anywhere in a file (a failed
+length or data checksum) is reported, naming the file, when the reader
+reaches it. Any other read error (a storage error that outlasts the
+file system's retries) ends the file the same way and is reported as
+damage to it. TensorFlow only.
 """
 
+import re
 import struct
 
 import tensorflow as tf
@@ -30,6 +36,7 @@ from keras_bigbatch.data.idx import DataFileError
 # uint32 masked CRC-32C of the data (tensorflow/core/lib/io/record_writer.cc).
 RECORD_OVERHEAD = 16
 _READ_BUFFER = 8 << 20  # bytes: large sequential reads, also from gs://
+_plain = tf.autograph.experimental.do_not_convert  # no AutoGraph: faster pipeline builds
 
 
 def _crc32c_table():
@@ -78,38 +85,101 @@ def first_record(path):
     return data
 
 
-def checked_records(path, size):
-    """A `tf.data.Dataset` of `(record, path)`: file `path`, checked to hold `size` bytes.
+TRUNCATED = ("Data file {} is truncated or corrupted: it holds {} bytes, reading stopped after "
+             "{} at an unreadable or empty record. Rewrite or re-download it.")
 
-    Fails (tf.errors.InvalidArgumentError naming the file) once the records
-    run out, if they do not account for all `size` bytes.
+
+def check_that(condition, template, inputs):
+    """A bool tensor; evaluating it fails with `template.format(*inputs)` unless `condition`.
+
+    `inputs` may be a callable returning them: then they, and the message,
+    are only computed when the check fails. Run the result through
+    `tf.control_dependencies`; the error is a tf.errors.InvalidArgumentError
+    whose message holds "assertion failed: [<message>]".
+    """
+    def fail():
+        message = tf.strings.format(template, inputs() if callable(inputs) else inputs)
+        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            return tf.constant(False)
+
+    return tf.cond(condition, lambda: tf.constant(True), fail)
+
+
+def assertion_message(error):
+    """The message `check_that` put into `error` (a tf.errors.InvalidArgumentError)."""
+    match = re.search(r"assertion failed: \[(.*?)\]\s*\n", error.message, re.DOTALL)
+    return (match.group(1) if match else error.message).replace('\\"', '"')
+
+
+@_plain
+def records_with_end(path, index):
+    """`(record, index)` for every record of file `path`, then the end mark `(b"", index)`.
+
+    Reading stops at the first unreadable record. Only dataset ops, no
+    function per record: cheap. `account` checks the bytes read.
+    """
+    records = tf.data.TFRecordDataset(path, buffer_size=_READ_BUFFER).ignore_errors()
+    records = records.concatenate(tf.data.Dataset.from_tensors(tf.constant(b"")))
+    return tf.data.Dataset.zip(records, tf.data.Dataset.from_tensors(index).repeat())
+
+
+def account(consumed, records, indices, paths, sizes):
+    """Bytes read per file after `records` (of files `indices`), and their check.
+
+    `consumed[i]` counts the bytes of file `i` read so far (all files' records
+    in stream order); `records` may hold end marks (b""). For every file
+    whose end mark is among `records` the bytes read must be `sizes[i]`.
+
+    Returns:
+        `(consumed, check)`: the new counts, and a bool tensor that fails
+        (naming the file, see `check_that`) when evaluated if one does not.
+    """
+    lengths = tf.cast(tf.strings.length(records, unit="BYTE"), tf.int64)
+    count = tf.shape(sizes, out_type=tf.int64)[0]
+    read = tf.where(lengths > 0, lengths + RECORD_OVERHEAD, tf.zeros_like(lengths))
+    consumed = consumed + tf.math.unsorted_segment_sum(read, indices, count)
+    ended = tf.math.unsorted_segment_max(tf.cast(lengths == 0, tf.int32), indices, count) > 0
+    bad = tf.logical_and(ended, tf.not_equal(consumed, sizes))
+    first = tf.argmax(tf.cast(bad, tf.int32))
+    check = check_that(tf.logical_not(tf.reduce_any(bad)), TRUNCATED, lambda: (
+        tf.gather(paths, first), tf.gather(sizes, first), tf.gather(consumed, first)))
+    return consumed, check
+
+
+@_plain
+def checked_records(path, size, index):
+    """`(record, index)` for every record of file `path`, checked to hold `size` bytes.
+
+    Record by record (a scan): once the records run out, or reading stops
+    at an unreadable or empty record, the bytes read must be `size`; else it
+    fails (tf.errors.InvalidArgumentError) naming the file.
     """
     size = tf.cast(size, tf.int64)
-    records = tf.data.TFRecordDataset(path, buffer_size=_READ_BUFFER).ignore_errors()
-    end = tf.data.Dataset.from_tensors(tf.constant(b""))
 
+    @_plain
     def check(consumed, element):
-        record, is_end = element  # is_end: the b"" appended after the last record
-        complete = tf.logical_or(tf.logical_not(is_end), tf.equal(consumed, size))
-        asserted = tf.debugging.Assert(complete, [
-            "Data file", path, "is truncated or corrupted: it holds", size,
-            "bytes but only the first", consumed,
-            "could be read as TFRecord records. Rewrite or re-download it."])
-        with tf.control_dependencies([asserted]):
-            length = tf.strings.length(record, unit="BYTE")
-            consumed = consumed + tf.cast(length, tf.int64) + RECORD_OVERHEAD
-        return consumed, (record, is_end)
+        record, _ = element
+        length = tf.cast(tf.strings.length(record, unit="BYTE"), tf.int64)
+        complete = check_that(tf.logical_or(length > 0, tf.equal(consumed, size)), TRUNCATED,
+                              (path, size, consumed))
+        with tf.control_dependencies([complete]):
+            return consumed + length + RECORD_OVERHEAD, element
 
-    stream = tf.data.Dataset.zip(records, tf.data.Dataset.from_tensors(False).repeat())
-    stream = stream.concatenate(tf.data.Dataset.zip(end, tf.data.Dataset.from_tensors(True)))
-    stream = stream.scan(tf.constant(0, tf.int64), check)
-    return stream.filter(lambda record, is_end: tf.logical_not(is_end)).map(
-        lambda record, is_end: (record, path))
+    records = records_with_end(path, index).scan(tf.constant(0, tf.int64), check)
+    return records.filter(_plain(lambda record, _: tf.strings.length(record) > 0))
 
 
 def count_records(files, sizes):
-    """Records in `files` (one tf.data pass, every file checked as in `checked_records`)."""
-    files = tf.data.Dataset.from_tensor_slices((list(files), tf.constant(sizes, tf.int64)))
+    """Records in `files` (one tf.data pass, every file checked as in `checked_records`).
+
+    Raises:
+        DataFileError: a file is truncated or corrupted (the message names it).
+    """
+    files = tf.data.Dataset.from_tensor_slices(
+        (list(files), tf.constant(sizes, tf.int64), tf.range(len(sizes), dtype=tf.int64)))
     records = files.interleave(checked_records, cycle_length=min(16, len(sizes)),
                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-    return int(records.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+    try:
+        return int(records.reduce(tf.constant(0, tf.int64), _plain(lambda count, _: count + 1)))
+    except tf.errors.InvalidArgumentError as error:
+        raise DataFileError(assertion_message(error)) from None

@@ -19,7 +19,8 @@ from its contents:
     FOLDER/tensorflow_datasets/imagenet2012/<version>/).
 ```
 
-(b) and (c) read TFDS's TFRecord files directly (file list and example
+A folder holding (a) is read as (a) whatever else it holds; then (c), then
+(b). (b) and (c) read TFDS's TFRecord files directly (file list and example
 counts from its dataset_info; keys `image` and `label`, labels already
 0..999), with the same pipeline and preprocessing as (a). Splits: "train"
 is ImageNet's training set; "test" reads ImageNet's *validation* set (the
@@ -33,11 +34,14 @@ once per folder and process.
 Errors name the file: a missing folder, a folder with neither format (the
 message says which files go where), missing shards, and every shard's
 first record (not a TFRecord, no `image/encoded`/`image/class/label` keys,
-a label out of range) are checked when the source is built. Truncation or
-corruption later in a file, and a later record without the keys or with a
-label out of range, fail when the pipeline reaches them, with a
-`tf.errors.InvalidArgumentError` that names the file. A record whose bytes
-are not a decodable JPEG fails in TensorFlow's decoder, which does not.
+a label out of range) are checked when the source is built; so is every
+record of (a) when the records are counted. Truncation or corruption later
+in a file (the bytes read do not add up to the file's size), and a later
+record without the keys or with a label out of range, fail when the
+pipeline reaches them (in training: when it reaches the end of what could
+be read of that file), with a `tf.errors.InvalidArgumentError` that names
+the file. A record whose bytes are not a decodable JPEG fails in
+TensorFlow's decoder, whose message does not name it.
 
 The training and evaluation pipelines (random-resized crop, center crop,
 sharding, determinism) are described in `_imagenet_pipeline.py` and
@@ -134,6 +138,23 @@ def imagenet2012_source(dir=None, image_size=224, area_range=(0.08, 1.0),  # noq
     Raises:
         ValueError: a bad argument (named, with what is valid), or no folder.
         DataFileError: a missing folder or file, or a damaged shard (named).
+
+    Example:
+
+    ```
+    $ python -m keras_bigbatch.data.imagenet_sample /tmp/imagenet_sample
+    >>> data = get_source("imagenet2012", dir="/tmp/imagenet_sample", image_size=64)
+    >>> data
+    ImageNetSource(name='imagenet2012', train=32, test=16, classes=1000)
+    >>> data.dataset("train", 8).element_spec[0]
+    TensorSpec(shape=(8, 64, 64, 3), dtype=tf.uint8, name=None)
+    ```
+
+    References:
+        tensorflow/tpu, models/official/resnet/resnet_preprocessing.py
+        (random-resized crop, center crop) and tools/datasets/imagenet_to_gcs.py
+        (format a). Goyal et al. 2017, "Accurate, Large Minibatch SGD",
+        arXiv:1706.02677 (resize 256, center crop 224).
     """
     image_size = check_positive_int("image_size", image_size)
     area_range = _check_range("area_range", area_range, upper=1.0)

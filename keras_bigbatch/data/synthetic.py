@@ -4,6 +4,7 @@
 training:   one batch of `batch` examples (per-replica under an input
             context, else the global batch), drawn once from
             stateless_uniform(seed) and yielded at every step, forever
+            (so `start_step` changes nothing)
 evaluation: ceil(test_examples / B) global batches (the last one partial),
             all cut from one batch of min(B, test_examples) examples
 ```
@@ -81,5 +82,12 @@ class SyntheticSource(DataSource):
 @register_source("synthetic")
 def synthetic_source(image_size=224, num_classes=1000, train_examples=1_281_167,
                      test_examples=50_000):
-    """A `SyntheticSource`: ImageNet's shapes and sizes by default (see the module docstring)."""
+    """A `SyntheticSource`: ImageNet's shapes and sizes by default (see the module docstring).
+
+    Example:
+
+    >>> data = get_source("synthetic", image_size=64, train_examples=1024)
+    >>> data.steps_per_epoch(256), data.dataset("train", 256).element_spec[0].shape
+    (4, TensorShape([256, 64, 64, 3]))
+    """
     return SyntheticSource(image_size, num_classes, train_examples, test_examples)

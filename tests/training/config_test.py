@@ -4,6 +4,7 @@ import re
 import pytest
 
 from keras_bigbatch.training.config import DEFAULTS
+from keras_bigbatch.training.config import batch_growth_plan
 from keras_bigbatch.training.config import lookup
 from keras_bigbatch.training.config import merge
 from keras_bigbatch.training.config import parse_override
@@ -302,3 +303,19 @@ def test_precision_and_jit_compile_choices():
         resolve({"jit_compile": "xla"})
     with pytest.raises(ValueError, match=r"`precision` must be one of \('auto'"):
         resolve({"precision": "float16"})
+
+
+def test_batch_growth_section():
+    growth = {"schedule": {"batch_size": 64, "epochs": 3, "learning_rate": 0.1,
+                           "boundaries": (1, 2), "decay": 0.5},
+              "batch_growth": {"enabled": True, "max_batch_size": 128}}
+    plan = batch_growth_plan(resolve(growth))
+    assert plan.batch_size.boundaries == {0: 64, 1: 128}
+    assert sorted(plan.learning_rates) == [0, 2]
+    assert batch_growth_plan(resolve({})) is None
+    with pytest.raises(ValueError, match="batch_growth.max_batch_size"):
+        resolve(merge(growth, {"batch_growth.max_batch_size": 0}))
+    with pytest.raises(ValueError, match="max_batch_size` must be >= the regime's batch size"):
+        resolve(merge(growth, {"batch_growth.max_batch_size": 32}))
+    with pytest.raises(ValueError, match="polynomial_power=None"):
+        resolve(merge(growth, {"schedule.boundaries": (), "schedule.polynomial_power": 2}))

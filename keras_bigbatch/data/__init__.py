@@ -18,8 +18,6 @@ from keras_bigbatch.data.idx import DataFileError
 from keras_bigbatch.data.idx import read_idx
 from keras_bigbatch.data.imagenet import ImageNetSource
 from keras_bigbatch.data.imagenet import imagenet2012_source
-from keras_bigbatch.data.imagenet_sample import write_ilsvrc_tars
-from keras_bigbatch.data.imagenet_sample import write_tfrecord_sample
 from keras_bigbatch.data.registry import get_source
 from keras_bigbatch.data.registry import register_source
 from keras_bigbatch.data.registry import source_arguments
@@ -40,6 +38,11 @@ def __getattr__(name):
         from keras_bigbatch.data import scheduled
 
         return scheduled.make_scheduled_dataset
+    if name in ("write_tfrecord_sample", "write_ilsvrc_tars"):
+        # Imported on use, so `python -m keras_bigbatch.data.imagenet_sample` runs cleanly.
+        from keras_bigbatch.data import imagenet_sample
+
+        return getattr(imagenet_sample, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -30,7 +30,7 @@ _WHOLE_IMAGE = ((((0.0, 0.0, 1.0, 1.0),),))
 
 
 def center_window(shape, image_size, eval_resize):
-    """`[top, left, side, side]`: the centred square of `image_size / eval_resize` of the short side."""
+    """`[top, left, side, side]`: centred, side = short side * image_size / eval_resize."""
     height, width = shape[0], shape[1]
     short = tf.cast(tf.minimum(height, width), tf.float32)
     side = tf.maximum(tf.cast(short * (image_size / eval_resize), tf.int32), 1)

@@ -221,8 +221,8 @@ def check_shards(files, image_key, label_key, label_offset):
         try:
             features = tf.train.Example.FromString(record).features.feature
         except Exception as error:  # protobuf's DecodeError
-            raise DataFileError(
-                f"Data file {path}: its first record is not a tf.train.Example ({error}).") from None
+            raise DataFileError(f"Data file {path}: its first record is not a "
+                                f"tf.train.Example ({error}).") from None
         missing = [key for key in (image_key, label_key) if key not in features]
         if missing:
             raise DataFileError(

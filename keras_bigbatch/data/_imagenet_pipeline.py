@@ -32,6 +32,9 @@ crops (keyed by g), change with the number of workers. Resuming therefore
 needs the same number of workers; a start_step re-reads, but does not
 decode, the skipped records of its epoch.
 
+`epoch_examples` yields one such epoch, decoded and unbatched, for a
+global batch that may change from epoch to epoch (batch-size schedules).
+
 Evaluation: the files in order, interleaved 16 at a time (deterministic),
 center crops, global batches, the last partial batch kept (or dropped with
 `eval_drop_remainder`, for the fixed shapes TPUs need).
@@ -102,23 +105,22 @@ def _options(dataset, auto_shard):
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def training_dataset(split, image, global_batch_size, shard, batch, seed, start_step):
-    """Endless per-replica batches of `batch` examples; see the module docstring.
+def _epoch_records(split, image, seed, epoch, shard, global_batch_size):
+    """Worker `shard[0]`'s undecoded records `(record, file index)` of `epoch`: exactly S * b.
 
-    `split` is a `SplitFiles`, `image` the source's image settings.
+    `epoch` and `global_batch_size` may be tensors (batch-size schedules).
     """
     worker, workers = shard
-    worker_batch = global_batch_size // workers
-    per_epoch = split.num_examples // global_batch_size * worker_batch
-    window = min(image.shuffle_buffer, per_epoch)
     count = len(split.files)
     by_file = count >= workers
     cycle_length = min(CYCLE_LENGTH, -(-count // workers) if by_file else count)
+    per_epoch = split.num_examples // global_batch_size * (global_batch_size // workers)
+    window = tf.minimum(tf.cast(image.shuffle_buffer, tf.int64), tf.cast(per_epoch, tf.int64))
     paths = tf.constant(split.files)
     sizes = tf.constant(split.sizes, tf.int64)
 
     @_plain
-    def one_pass(epoch, pass_index):
+    def one_pass(pass_index):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(count, dtype=tf.int64), _key(seed, epoch, 0))
         if by_file:
@@ -134,9 +136,9 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
             records = _interleave(files, checked_records, cycle_length).shard(workers, worker)
 
         @_plain
-        def check(state, window):
+        def check(state, window_records):
             consumed, window_index = state
-            records, indices = window
+            records, indices = window_records
             if by_file:
                 consumed, checked = account(consumed, records, indices, paths, sizes)
                 with tf.control_dependencies([checked]):
@@ -153,19 +155,17 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
         start = (tf.zeros([count], tf.int64), tf.constant(0, tf.int64))
         return records.batch(window).scan(start, check).map(permute).unbatch()
 
-    @_plain
-    def one_epoch(epoch):
-        passes = tf.data.Dataset.range(2**62).flat_map(_plain(lambda p: one_pass(epoch, p)))
-        return passes.take(per_epoch)
+    return tf.data.Dataset.range(2**62).flat_map(one_pass).take(per_epoch)
 
-    first_epoch, step = divmod(start_step, per_epoch // worker_batch)
-    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch)
-    # n = the record's index in the worker's endless stream; nothing decoded yet.
-    stream = stream.enumerate(start=first_epoch * per_epoch).skip(step * worker_batch)
+
+def _train_example(split, image, seed, shard, global_batch_size):
+    """`decode(epoch, index, (record, file index)) -> (image, label)` for training."""
+    worker, workers = shard
+    worker_batch = global_batch_size // workers
+    paths = tf.constant(split.files)
 
     @_plain
-    def decode(n, element):
-        epoch, index = n // per_epoch, n % per_epoch
+    def decode(epoch, index, element):
         jpeg, label = _parse(*element, split, paths)
         position = index // worker_batch * global_batch_size + worker * worker_batch + (
             index % worker_batch)
@@ -174,8 +174,38 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
             image.aspect_ratio_range, image.eval_resize, image.flip)
         return x, label
 
-    stream = stream.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return decode
+
+
+def training_dataset(split, image, global_batch_size, shard, batch, seed, start_step):
+    """Endless per-replica batches of `batch` examples; see the module docstring.
+
+    `split` is a `SplitFiles`, `image` the source's image settings.
+    """
+    worker_batch = global_batch_size // shard[1]
+    per_epoch = split.num_examples // global_batch_size * worker_batch
+    first_epoch, step = divmod(start_step, per_epoch // worker_batch)
+    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(_plain(
+        lambda epoch: _epoch_records(split, image, seed, epoch, shard, global_batch_size)))
+    # n = the record's index in the worker's endless stream; nothing decoded yet.
+    stream = stream.enumerate(start=first_epoch * per_epoch).skip(step * worker_batch)
+    decode = _train_example(split, image, seed, shard, global_batch_size)
+    stream = stream.map(_plain(lambda n, element: decode(n // per_epoch, n % per_epoch, element)),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return _options(stream.batch(batch, drop_remainder=True), auto_shard=False)
+
+
+def epoch_examples(split, image, seed, epoch, shard, global_batch_size):
+    """Worker `shard[0]`'s decoded training examples of `epoch`, unbatched.
+
+    For batch-size schedules (`DataSource.scheduled_dataset`): `epoch` and
+    `global_batch_size` are scalar int64 tensors; epoch e with global batch
+    B is what `training_dataset` yields in epoch e with B.
+    """
+    decode = _train_example(split, image, seed, shard, global_batch_size)
+    records = _epoch_records(split, image, seed, epoch, shard, global_batch_size).enumerate()
+    return records.map(_plain(lambda index, element: decode(epoch, index, element)),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def evaluation_dataset(split, image, global_batch_size):

@@ -43,10 +43,17 @@ be read of that file), with a `tf.errors.InvalidArgumentError` that names
 the file. A record whose bytes are not a decodable JPEG fails in
 TensorFlow's decoder, whose message does not name it.
 
-The training and evaluation pipelines (random-resized crop, center crop,
-sharding, determinism) are described in `_imagenet_pipeline.py` and
-`_image_preprocessing.py`. Images are uint8 `(image_size, image_size, 3)`
-(normalization is the model's job); labels int64 in [0, 1000).
+Training: every epoch a stateless permutation of the files, interleaved,
+shuffled in stateless windows of `shuffle_buffer` records, exactly
+S = N // B global batches; random-resized crops and flips seeded per
+example. What a worker yields from step t on is a pure function of
+(seed, t, number of workers): `start_step` resumes exactly, on any machine,
+with the same number of workers (sharding by files makes the global batches
+depend on it). Evaluation: one ordered pass of center crops. Batch-size
+schedules (`scheduled_dataset`) are supported. Details in
+`_imagenet_pipeline.py` and `_image_preprocessing.py`. Images are uint8
+`(image_size, image_size, 3)` (normalization is the model's job); labels
+int64 in [0, 1000).
 """
 
 import math
@@ -107,6 +114,12 @@ class ImageNetSource(DataSource):
                 self._split(split), self, global_batch_size, shard, batch, seed, start_step)
         return _imagenet_pipeline.evaluation_dataset(self._split(split), self, global_batch_size)
 
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+        from keras_bigbatch.data import _imagenet_pipeline
+
+        return _imagenet_pipeline.epoch_examples(
+            self.files.train, self, seed, epoch, shard, global_batch_size)
+
 
 @register_source("imagenet2012")
 def imagenet2012_source(dir=None, image_size=224, area_range=(0.08, 1.0),  # noqa: A002
@@ -124,9 +137,12 @@ def imagenet2012_source(dir=None, image_size=224, area_range=(0.08, 1.0),  # noq
         aspect_ratio_range: `(min, max)` width / height of a training crop,
             0 < min <= max. Default (3/4, 4/3).
         eval_resize: the shorter side the evaluation center crop is taken
-            from (crop side = image_size / eval_resize of the shorter side),
-            >= image_size. Default None: `round(image_size * 256 / 224)`
-            (256 at 224, as in Goyal et al. and tensorflow/tpu).
+            from, >= image_size: the centred square of image_size /
+            eval_resize of the shorter side, decoded alone and resized to
+            image_size (tensorflow/tpu's way; "resize to eval_resize, crop
+            image_size" up to resampling). Default None:
+            `round(image_size * 256 / 224)` (256 at 224, as in Goyal et al.
+            and tensorflow/tpu).
         flip: random horizontal flips in training. Default True.
         shuffle_buffer: records per stateless shuffle window. Default 10000.
         eval_drop_remainder: drop the last partial evaluation batch (TPUs
@@ -170,7 +186,8 @@ def imagenet2012_source(dir=None, image_size=224, area_range=(0.08, 1.0),  # noq
     check_bool("eval_drop_remainder", eval_drop_remainder)
     for name, value in (("dir", dir), ("tfds_data_dir", tfds_data_dir)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
-            raise ValueError(f"Argument `{name}` must be a path or None. Received: {name}={value!r}")
+            raise ValueError(
+                f"Argument `{name}` must be a path or None. Received: {name}={value!r}")
     from keras_bigbatch.data import _imagenet_files
 
     folder = _imagenet_files.resolve_folder(dir)

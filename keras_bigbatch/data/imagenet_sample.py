@@ -104,7 +104,8 @@ def write_tfrecord_sample(directory, train_shards=4, validation_shards=2, exampl
                         ("examples_per_shard", examples_per_shard), ("num_classes", num_classes)):
         check_positive_int(name, value)
     if num_classes > 1000:
-        raise ValueError(f"Argument `num_classes` must be <= 1000. Received: num_classes={num_classes}")
+        raise ValueError(
+            f"Argument `num_classes` must be <= 1000. Received: num_classes={num_classes}")
     _check_size_range(size_range)
     check_non_negative("noise", noise)
     directory = os.fspath(directory)

@@ -7,6 +7,7 @@ training:   one batch of `batch` examples (per-replica under an input
             (so `start_step` changes nothing)
 evaluation: ceil(test_examples / B) global batches (the last one partial),
             all cut from one batch of min(B, test_examples) examples
+batch-size schedules (`scheduled_dataset`): the same, one batch per epoch
 ```
 
 The input pipeline then costs nearly nothing, so a run measures the model
@@ -59,9 +60,9 @@ class SyntheticSource(DataSource):
 
         def generate(_):
             key = tf.constant([seed, 0], tf.int64)
-            shape = (size, self.image_size, self.image_size, 3)
+            shape = tf.stack([tf.cast(size, tf.int64), self.image_size, self.image_size, 3])
             x = tf.random.stateless_uniform(shape, key, minval=0, maxval=256, dtype=tf.int32)
-            y = tf.random.stateless_uniform((size,), tf.constant([seed, 1], tf.int64), minval=0,
+            y = tf.random.stateless_uniform(shape[:1], tf.constant([seed, 1], tf.int64), minval=0,
                                             maxval=self._num_classes, dtype=tf.int64)
             return tf.cast(x, tf.uint8), y
 
@@ -77,6 +78,11 @@ class SyntheticSource(DataSource):
         if rest:
             dataset = dataset.concatenate(pool.map(lambda x, y: (x[:rest], y[:rest])))
         return dataset
+
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+        # Batch-size schedules: the worker's slice of one global batch, every step.
+        steps = self._examples["train"] // global_batch_size
+        return self._batch(global_batch_size // shard[1], seed).repeat(steps).unbatch()
 
 
 @register_source("synthetic")

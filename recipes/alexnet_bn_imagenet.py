@@ -18,30 +18,42 @@ scale the gradient as G^ = rho * |W| G / |G| and step by lr * G^, so the
 relative step of a layer is lr * rho; our LARS steps by
 learning_rate * trust_coefficient * |W| / (|G| + wd |W|), i.e.
 learning_rate * trust_coefficient = lr * rho when wd = 0. The slides do not
-give rho. nvcaffe's 8K LARS solver (`solver_8K`: base_lr 10, larc_eta 0.001,
-"clip" policy, where min(eta |W| / |G|, base_lr) is the layer's rate) steps
-by eta = 0.001 of |W| / |G| almost everywhere, which pins the 8K row:
+give rho. Our assumption: nvcaffe's 8K LARS solver (`solver_8K`: base_lr
+10, larc_eta 0.001, "clip" policy, where min(eta |W| / |G|, base_lr) is the
+layer's rate) steps by eta = 0.001 of |W| / |G| almost everywhere, and we
+let that pin the slides' 8K row:
 
     learning_rate = slides' lr * (NVCAFFE_8K_STEP / SLIDES_8K_LR) / TRUST_COEFFICIENT
                   = slides' lr / 0.14           (1.0 at 8K, 0.357 at 512)
 
+The schedules differ from nvcaffe's solver: it ramps up quadratically over
+600 iterations (~3.8 epochs at 8K) where the slides say 2 epochs of warm-up,
+and under "clip" its rate sits at the eta |W| / |G| cap, so its poly decay
+of base_lr barely acts; ours decays learning_rate polynomially throughout.
+
 SGD rows: momentum SGD with L2 weight decay coupled into the momentum, as
 Caffe does, is `LARS` with every variable excluded from layer adaptation.
+They train nvcaffe's `train_val.prototxt` network (`bn_placement=
+"every_conv"`), which its plain-SGD `solver.prototxt` trains; the LARS rows
+train `train_val2` (`"conv_inputs"`), which its LARS solvers train.
 
 Model: `keras_bigbatch.models.alexnet_bn` (nvcaffe's `train_val2`: BN on the
 inputs of conv2-conv5, single tower; see its docstring for the variants),
 227 x 227 crops. BN statistics: nvcaffe computes them per GPU; we fix them
 at ghost batches of 64 examples (512 over 8 GPUs), whatever the device
-count (an assumption: the slides do not state it).
+count (an assumption: the slides do not state it; nvcaffe's per-GPU
+statistics would cover 8192 / GPUs examples at 8K).
 
 Hardware and wall time: 8 GPUs (or a v3-8 TPU); AlexNet-BN is small, so
-the input pipeline bounds it: about 1 hour per 10 epochs at ~4,000
-images/s (estimate), 12-20 hours per run.
+the input pipeline bounds it: at ~4,000 images/s (an estimate, not
+measured), 10 epochs take 10 x 1,281,167 / 4,000 s = 0.9 hours, so
+9 hours (100 epochs) to 11.4 hours (128 epochs) per run.
 
 Command:
     keras-bigbatch train alexnet_bn_imagenet --set data.dir=/data/imagenet
     keras-bigbatch train alexnet_bn_imagenet --runs LARS-8K --set data.dir=/data/imagenet
-    keras-bigbatch train alexnet_bn_imagenet --size smoke      (CI: generated files)
+    python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
+    KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train alexnet_bn_imagenet --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet
@@ -92,14 +104,15 @@ def get_config(size="default"):
         "seed": 0,
         "precision": "auto",
         "data": {"source": "imagenet2012", "image_size": image_size},
-        "model": {"name": "alexnet_bn", "normalization": "ghost", "virtual_batch_size": ghost},
+        "model": {"name": "alexnet_bn", "normalization": "ghost", "virtual_batch_size": ghost,
+                  "bn_placement": "conv_inputs"},
         "optimizer": {"name": "lars", "momentum": 0.9, "weight_decay": 5e-4,
                       "exclude_from_layer_adaptation": [".*"]},  # = momentum SGD + L2
         "schedule": sgd(small, 0.02),
         "evaluation": evaluation,
         "runs": [
-            {"name": "SGD-512"},
-            {"name": "SGD-8K", "schedule": sgd(large, 0.30)},
+            {"name": "SGD-512", "model.bn_placement": "every_conv"},
+            {"name": "SGD-8K", "schedule": sgd(large, 0.30), "model.bn_placement": "every_conv"},
             {"name": "LARS-512", "schedule": lars(small, 0.05), "optimizer": lars_optimizer},
             {"name": "LARS-8K", "schedule": lars(large, 0.14), "optimizer": lars_optimizer},
         ],

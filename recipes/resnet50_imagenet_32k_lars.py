@@ -5,9 +5,10 @@ on TPU v4-4096 (global batch 32768; the submission's run script and result
 log, mlcommons/training_results_v1.0, Google/benchmarks/resnet): base
 learning rate 29.0, 18 warm-up epochs, momentum 0.929, weight decay 1e-4,
 label smoothing 0.1, polynomial (power 2) decay to 1e-4, BN statistics over
-64 examples, reaching the 75.9% top-1 target at epoch ~60. You, Gitman &
-Ginsburg 2017 (arXiv:1708.03888) introduced LARS with this poly(2)
-schedule and first trained ResNet-50 at batch 32K with it.
+64 examples, reaching the 75.9% top-1 target at epoch ~60 (figures from
+../shared/notes/imagenet-sources.md, gathered from the submission). You,
+Gitman & Ginsburg 2017 (arXiv:1708.03888) introduced LARS with a poly(2)
+schedule.
 
     learning_rate = 29.0                (LARS global rate; trust ratio
                                          eta ||w|| / (||g|| + wd ||w||), eta = 0.001, epsilon 0)
@@ -15,17 +16,22 @@ schedule and first trained ResNet-50 at batch 32K with it.
     momentum 0.929, weight decay 1e-4 (inside LARS), label smoothing 0.1
     BN parameters and biases: no weight decay, no layer adaptation (LARS's
         default masks: every 1-D variable)
-    BN over 64 examples per replica = ghost BN 64 (4096 chips x 8); momentum 0.9, epsilon 1e-5
+    BN statistics over 64 examples = ghost BN 64 in every replica; momentum 0.9,
+        epsilon 1e-5 (the submission grouped BN across cores; ghost batches
+        keep 64 whatever the replica count, so 32768 / replicas must be a
+        multiple of 64: at most 512 replicas)
 
-Hardware and wall time: the v4-4096 slice took minutes (MLPerf's
-time-to-train); on a v3-128 / v4-128 slice expect about 6-8 hours for 60
-epochs (an estimate, not measured).
+Hardware and wall time: a TPU pod slice of at most 512 cores (see the BN
+note), e.g. a v3-128: at ~700 images/s per core (an estimate, not
+measured), 60 epochs x 1,281,167 images / (128 x 700 images/s) = about 15
+minutes of steps, 15-30 minutes with evaluation and start-up.
 On 8 GPUs batch 32768 is 4096 per GPU, beyond their memory at 224 x 224:
 the recipe is for TPU pods and large GPU clusters.
 
 Command:
     keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --set data.dir=gs://BUCKET/imagenet
-    keras-bigbatch train resnet50_imagenet_32k_lars --size smoke     (CI: generated files)
+    python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
+    KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_32k_lars --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet

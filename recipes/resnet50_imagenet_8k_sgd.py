@@ -2,18 +2,18 @@
 
 Paper: Goyal, Dollár, Girshick, Noordhuis, Wesolowski, Kyrola, Tulloch, Jia &
 He 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour"
-(arXiv:1706.02677), Table 2 / section 5: 76.26% top-1 at batch 8192 against
+(arXiv:1706.02677): 76.26% top-1 at batch 8192 against
 76.40% at 256 (its baseline: the same recipe with `--set schedule.batch_size=256
 --set schedule.learning_rate=0.1 --set schedule.warmup_epochs=0 --set
 schedule.warmup_learning_rate=0`), ResNet-50, 90 epochs.
 
-    learning_rate = 0.1 * B / 256                 (3.2 at B = 8192; eq. 1's linear rule)
-    warm-up       = linear from 0.1 to 3.2 over the first 5 epochs (section 2.2, "gradual")
+    learning_rate = 0.1 * B / 256                 (3.2 at B = 8192: the linear scaling rule)
+    warm-up       = linear from 0.1 to 3.2 over the first 5 epochs ("gradual warm-up")
     decay         = x0.1 at epochs 30, 60 and 80; 90 epochs
-    momentum 0.9; weight decay 1e-4 as L2 in the gradient (the update of eqs. 9-10),
-        not on BN's gamma and beta (section 5.1)
+    momentum 0.9; weight decay 1e-4 as L2 in the gradient, not on BN's gamma
+        and beta (the exclusion is our reading, not confirmed in the paper)
     BN statistics over 32 examples per replica (256 GPUs x 32) = ghost BN 32,
-        whatever the replica count here; last gamma of each block = 0 (section 5.1)
+        whatever the replica count here; last gamma of each block = 0
 
 Optimizer: momentum SGD with L2 weight decay coupled into the momentum is
 `LARS` with every variable excluded from layer adaptation (tested equal to
@@ -27,14 +27,16 @@ random-resized crops of area (0.08, 1) and aspect (3/4, 4/3) plus flips;
 evaluation resize 256, center crop 224. Precision "auto": bfloat16 on TPUs,
 float16 on GPUs.
 
-Hardware and wall time: 8 x A100 (or a v3-32 TPU slice), about 10-12
-hours for 90 epochs at ~3,000 images/s per GPU with XLA and mixed precision
-(estimate; the paper: 256 P100s, 1 hour). Batch 8192 on 8 devices is 1024
-per device: use gradient-light devices or more of them.
+Hardware and wall time: 32 x A100 (256 examples per GPU; 8192 on 8 GPUs
+would be 1024 per GPU, beyond their memory at 224 x 224, and the trainer
+does not accumulate gradients) or a v3-32 / v4-32 TPU slice. At ~2,500
+images/s per GPU (an estimate, not measured): 90 epochs x 1,281,167 images
+/ (32 x 2,500 images/s) = about 25 minutes; the paper: 256 P100s, 1 hour.
 
 Command:
     keras-bigbatch train resnet50_imagenet_8k_sgd --runs SGD-8K --set data.dir=/data/imagenet
-    keras-bigbatch train resnet50_imagenet_8k_sgd --size smoke       (CI: generated files)
+    python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
+    KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_8k_sgd --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet

@@ -4,7 +4,7 @@ Paper: "Don't Decay the Learning Rate, Increase the Batch Size"
 (arXiv:1711.00489; seed slides `smith2018_increase_batch_size.txt`). The
 slides report Inception-ResNet-V2 at 77% in under 2,500 updates with
 batches of 65,536; the paper's abstract reports ResNet-50 at 76.1% top-1
-in under 30 epochs. Every learning-rate decay of a regime becomes a batch
+in under 30 minutes. Every learning-rate decay of a regime becomes a batch
 increase at the same noise scale g = lr N / (B (1 - m)) (section 3):
 
     regime          = resnet50_imagenet_8k_sgd's SGD-8K (Goyal et al.): B 8192,
@@ -23,13 +23,20 @@ batch, the learning-rate schedule counts the updates of the earlier phases,
 and the data order stays a function of (seed, epoch). Every global batch of
 the plan must divide by replicas x ghost batch (checked before training).
 
-Hardware and wall time: as resnet50_imagenet_8k_sgd, less the epochs at the
-large batch (which need the memory of 81,920 / devices examples per step:
-a TPU pod or a large GPU cluster). About 8-10 hours on a v3-128 (estimate).
+Hardware and wall time: a GPU cluster (a batch-size schedule changes the
+batch shape, which TPUs cannot run: refused there). Batch 81,920 needs
+81,920 / GPUs examples per GPU: 320 GPUs at 256 each (a multiple of the
+ghost batch 32); the first 30 epochs at 8,192 then give each GPU only
+25.6 examples, so the global batch must also divide: use 256 GPUs (32 and
+320 examples). The images of 90 epochs at ~2,500 images/s per GPU (an
+estimate, not measured): 90 x 1,281,167 / (256 x 2,500) = about 3 minutes
+of steps at full speed; expect 30-60 minutes with the small-batch phase,
+evaluation and start-up.
 
 Command:
     keras-bigbatch train resnet50_imagenet_batch_growth --set data.dir=/data/imagenet
-    keras-bigbatch train resnet50_imagenet_batch_growth --size smoke   (CI: generated files)
+    python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
+    KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_batch_growth --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet

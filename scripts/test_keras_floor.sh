@@ -75,8 +75,10 @@ fi
 echo "== keras $INSTALLED from $FLOOR_DIR (the floor in pyproject.toml) over $VENV"
 
 # Every package's tests, the trainer and the command included, and the JAX
-# run (tests/backends); not the studies (tests/studies_test.py) or the
-# packaging checks, which are not library code.
+# run (tests/backends); not the studies (tests/studies_test.py), the
+# recipes' smoke runs (tests/recipes: ~8 minutes of ResNet-50/AlexNet steps
+# that exercise the same trainer calls as tests/training) or the packaging
+# checks, which are not library code.
 export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
 exec "$VENV/bin/python" -m pytest -q \
   tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \

@@ -134,6 +134,11 @@ def _tfrecord_shards(folder, names):
                 f"ImageNet folder {folder} mixes {split} shard sets of "
                 f"{sorted(shards[split])} shards; keep one.")
         ((total, found),) = shards[split].items()
+        if total == 0 or max(found) >= total:
+            raise DataFileError(
+                f"ImageNet folder {folder} holds {split} shards numbered "
+                f"{sorted(found)[:5]} of {total}: shard i of N is {split}-i-of-N with "
+                "0 <= i < N.")
         names = [f"{split}-{i:05d}-of-{total:05d}" for i in range(total)]
         missing = [name for i, name in enumerate(names) if i not in found]
         if missing:
@@ -236,5 +241,5 @@ def check_shards(files, image_key, label_key, label_offset):
                 f"{label_key!r}; expected one int64 in [{low}, {high}].")
         return tf.io.gfile.stat(path).length
 
-    with futures.ThreadPoolExecutor(min(_THREADS, len(files))) as pool:
+    with futures.ThreadPoolExecutor(max(1, min(_THREADS, len(files)))) as pool:
         return tuple(pool.map(check, files))

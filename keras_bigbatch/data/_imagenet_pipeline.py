@@ -153,7 +153,10 @@ def _epoch_records(split, image, seed, epoch, shard, global_batch_size):
             return tf.gather(records, kept), tf.gather(indices, kept)
 
         start = (tf.zeros([count], tf.int64), tf.constant(0, tf.int64))
-        return records.batch(window).scan(start, check).map(permute).unbatch()
+        # prefetch(1): the next window is read while this one is decoded (one
+        # window of records in memory ahead; without it decoding stalls at
+        # every window boundary)
+        return records.batch(window).scan(start, check).map(permute).prefetch(1).unbatch()
 
     return tf.data.Dataset.range(2**62).flat_map(one_pass).take(per_epoch)
 

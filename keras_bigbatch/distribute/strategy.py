@@ -52,26 +52,29 @@ _TPU_VARIABLES = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID", "TPU_ACCELERATO
 
 
 def _tpu_requested():
-    """True where a TPU cluster resolver can answer without a network probe.
+    """True where the environment or the host says a TPU is there.
 
     A TPU is named by the environment (Colab's `COLAB_TPU_ADDR`, `TPU_NAME`,
     a TPU VM's `TPU_ACCELERATOR_TYPE`/`TPU_WORKER_ID`) or attached to this
-    host (`/dev/accel*` or `/dev/vfio/*` on TPU VMs). Elsewhere the
-    resolver would query the GCE metadata server, which may hang off
-    Google Cloud, so "auto" does not ask it.
+    host (`/dev/accel0`, `/dev/accel1`, ... on TPU VMs up to v4; not the
+    `/dev/accel/` folder of other accelerators). Elsewhere a cluster
+    resolver would query the GCE metadata server, which may hang off Google
+    Cloud, so "auto" does not ask it. TPU VMs of v5 and later expose their
+    chips through VFIO only: name them with `--strategy tpu` or
+    `TPU_ACCELERATOR_TYPE`.
     """
     import glob
 
     return any(os.environ.get(name) for name in _TPU_VARIABLES) or bool(
-        glob.glob("/dev/accel*"))
+        glob.glob("/dev/accel[0-9]*"))
 
 
 def _tpu_strategy():
     import tensorflow as tf
 
-    tpu = os.environ.get("TPU_NAME", "")
-    if not tpu and not any(os.environ.get(n) for n in _TPU_VARIABLES[1:]):
-        tpu = "local"  # a TPU VM: the chips are on this host
+    # A named or Colab TPU resolves remotely; otherwise the chips are on this host.
+    remote = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    tpu = os.environ.get("TPU_NAME", "") if remote else "local"
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)
@@ -222,9 +225,11 @@ def compile_options(strategy, jit_compile="auto"):
 
     Args:
         strategy: the `tf.distribute.Strategy`.
-        jit_compile: "auto" (XLA where it works: Keras decides with one
-            replica and on GPUs and TPUs; off for several replicas on CPU
-            devices), True (XLA; an error where it cannot work) or False.
+        jit_compile: "auto" (Keras decides: XLA on one device; Keras 3.15
+            turns "auto" off under every other tf.distribute strategy, and
+            TPUs compile everything anyway; off for several replicas on CPU
+            devices, where XLA fails), True (XLA, e.g. under MirroredStrategy
+            on GPUs, not tested here; an error where it cannot work) or False.
 
     Raises:
         ValueError: `jit_compile=True` with several replicas on CPU

@@ -120,8 +120,6 @@ def _prepare(args):
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.training import trainer
 
-    from keras_bigbatch.distribute import compile_options
-    from keras_bigbatch.distribute import resolve_precision
     from keras_bigbatch.training import config as config_lib
 
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
@@ -134,8 +132,7 @@ def _prepare(args):
             trainer.source(config).check_batch_size_schedules()
         for batch in batches:
             trainer.source(config).steps_per_epoch(batch)
-        resolve_precision(config["precision"], strategy)
-        compile_options(strategy, config["jit_compile"])
+        trainer.device_settings(config, strategy)
     output = _worker_output(output, strategy)
     _check_writable(output)
     return recipe, configs, panels, output, strategy

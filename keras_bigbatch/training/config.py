@@ -34,14 +34,14 @@ from keras_bigbatch.arguments import check_bool
 from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.arguments import check_non_negative_int
 from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.distribute.precision import PRECISIONS
+from keras_bigbatch.distribute.strategy import JIT_COMPILE
 from keras_bigbatch.schedules import Regime
 
 SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation", "batch_growth")
 # The entry that names what a section configures; a section dict that names
 # another one replaces the section instead of updating it.
 _IDENTITY = {"data": "source", "model": "name", "optimizer": "name", "loss": "name"}
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-JIT_COMPILE = ("auto", True, False)
 
 DEFAULTS = {
     "name": "run",

@@ -75,6 +75,24 @@ def check_batch_sizes(config, num_replicas):
     return batches[0] // num_replicas
 
 
+def device_settings(config, strategy):
+    """`(dtype policy, compile options)` for `config` on `strategy`'s devices.
+
+    Raises:
+        ValueError: a precision or `jit_compile` the devices cannot run, or
+            `batch_growth` on TPUs (a batch-size schedule feeds batches of
+            a changing size; TPUs compile for fixed shapes).
+    """
+    if config_lib.batch_growth_plan(config) is not None and (
+            strategy_lib.device_kind(strategy) == "tpu"):
+        raise ValueError(
+            "Argument `batch_growth.enabled=true` cannot run on TPUs: the batch-size "
+            "schedule changes the batch shape, and TPUs compile for fixed shapes. Use "
+            "GPUs, or turn batch growth off. Received: batch_growth.enabled=True")
+    precision = precision_lib.resolve_precision(config["precision"], strategy)
+    return precision, strategy_lib.compile_options(strategy, config["jit_compile"])
+
+
 def model_arguments(config, num_replicas):
     """The registered model's keyword arguments from `config["model"]`.
 
@@ -130,8 +148,7 @@ def build(config, strategy=None):
     model_args = model_arguments(config, strategy.num_replicas_in_sync)
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
-    precision = precision_lib.resolve_precision(config["precision"], strategy)
-    compile_options = strategy_lib.compile_options(strategy, config["jit_compile"])
+    precision, compile_options = device_settings(config, strategy)
     keras.utils.set_random_seed(config["seed"])
     with _dtype_policy(precision), strategy.scope():
         model = registry.build_model(config["model"]["name"], data.element_spec[0].shape,

@@ -414,6 +414,11 @@ def test_missing_empty_and_mixed_shard_sets(tmp_path, sample):
     write_shards(folder, {"train-00000-of-00002": [example()], "train-00001-of-00002": [example()]})
     with pytest.raises(DataFileError, match=r"mixes train shard sets of \[1, 2\] shards"):
         source(folder)
+    for name in ("train-00000-of-00000", "train-00003-of-00002"):
+        folder = write_shards(tmp_path / name, {
+            "validation-00000-of-00001": [example()], name: [example()]})
+        with pytest.raises(DataFileError, match=r"shard i of N is train-i-of-N with 0 <= i < N"):
+            source(folder)
 
 
 def test_empty_and_garbage_shards_are_named(tmp_path):

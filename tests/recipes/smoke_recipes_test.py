@@ -14,8 +14,15 @@ from keras_bigbatch.training.cli import main
 STRATEGIES = {"default": [], "mirrored": ["--strategy", "mirrored", "--cpu-devices", "2"]}
 
 
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-@pytest.mark.parametrize("recipe", recipe_names())
+# Every recipe under the default strategy; under 2-device Mirrored the
+# ImageNet recipes (issue: each must run there) and generalization_gap (the
+# demo); layerwise_optimizers' Mirrored run (~50 s) adds nothing the
+# optimizer tests under Mirrored do not check.
+CASES = [(recipe, "default") for recipe in recipe_names()] + [
+    (recipe, "mirrored") for recipe in recipe_names() if recipe != "layerwise_optimizers"]
+
+
+@pytest.mark.parametrize("recipe,strategy", CASES)
 def test_smoke_recipe_meets_its_expected_block(recipe, strategy, tmp_path):
     command = ["train", recipe, "--size", "smoke", "--output", str(tmp_path)]
     assert main(command + STRATEGIES[strategy]) == 0

@@ -236,3 +236,13 @@ def test_batch_growth_checks_every_batch_of_the_plan(mirrored):
     with pytest.raises(ValueError, match=r"virtual_batch_size` \(32\) must divide the per-replica "
                                          r"batch size \(48 = global batch 96"):
         build(config, mirrored)
+
+
+def test_batch_growth_on_a_tpu_is_refused(monkeypatch):
+    # no TPU here: the strategy reports the device kind a TPUStrategy would
+    from keras_bigbatch.distribute import strategy as strategy_lib
+    from keras_bigbatch.training import trainer
+
+    monkeypatch.setattr(strategy_lib, "device_kind", lambda strategy: "tpu")
+    with pytest.raises(ValueError, match="batch_growth.enabled=true` cannot run on TPUs"):
+        trainer.device_settings(resolve(growth_config()), None)

@@ -18,6 +18,8 @@ EVAL_BATCH_PER_REPLICA = 256
 SMOKE_TRAIN_EXAMPLES = 32
 SMOKE_BATCH = 8             # global; 2 replicas x 4
 SMOKE_IMAGE_SIZE = 32       # ResNet-50's smallest sensible input
+# XLA-compiling ResNet-50's train step on a CPU costs more than the smoke's few steps.
+SMOKE_JIT_COMPILE = False
 SMOKE_EVALUATION = {"evaluations": 1, "batch_size": 8, "distance_points": 0,
                     "train_accuracy": False}
 

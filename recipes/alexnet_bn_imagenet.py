@@ -77,11 +77,12 @@ def get_config(size="default"):
     reported = {"SGD-512": 0.602, "SGD-8K": 0.580, "LARS-512": 0.602, "LARS-8K": 0.601}
     expected = {run: {"test_accuracy": (top1 - 0.01, top1 + 0.01)}
                 for run, top1 in reported.items()}
+    jit_compile = "auto"
     # Smoke override block: a few steps on generated files.
     if size == "smoke":
         small, large, sgd_epochs, lars_epochs, warmup_epochs = 8, 16, 2, 2, 0.5
         image_size, ghost = 67, 4
-        evaluation = _imagenet.SMOKE_EVALUATION
+        evaluation, jit_compile = _imagenet.SMOKE_EVALUATION, _imagenet.SMOKE_JIT_COMPILE
         expected = {"SGD-512": {"updates": (_imagenet.smoke_steps(2, 8),) * 2},
                     "LARS-8K": {"updates": (_imagenet.smoke_steps(2, 16),) * 2}}
 
@@ -103,6 +104,7 @@ def get_config(size="default"):
         "description": f"You et al. 2017: AlexNet-BN, batch {small} vs {large}, SGD vs LARS",
         "seed": 0,
         "precision": "auto",
+        "jit_compile": jit_compile,
         "data": {"source": "imagenet2012", "image_size": image_size},
         "model": {"name": "alexnet_bn", "normalization": "ghost", "virtual_batch_size": ghost,
                   "bn_placement": "conv_inputs"},

@@ -44,11 +44,12 @@ def get_config(size="default"):
     evaluation = {"evaluations": 15, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
                   "distance_points": 0, "train_accuracy": False}
     expected = {"LARS-32K": {"test_accuracy": (0.75, 0.77)}}
+    jit_compile = "auto"
     # Smoke override block: a few steps on generated files.
     if size == "smoke":
         batch, epochs, warmup_epochs, learning_rate = _imagenet.SMOKE_BATCH, 2, 0.5, 1.0
         ghost, image_size = 4, _imagenet.SMOKE_IMAGE_SIZE
-        evaluation = _imagenet.SMOKE_EVALUATION
+        evaluation, jit_compile = _imagenet.SMOKE_EVALUATION, _imagenet.SMOKE_JIT_COMPILE
         steps = _imagenet.smoke_steps(epochs)
         expected = {"LARS-32K": {"updates": (steps, steps)}}
 
@@ -60,6 +61,7 @@ def get_config(size="default"):
         "description": "MLPerf v1.0 (Google, TPU v4-4096): ResNet-50, LARS, batch 32768",
         "seed": 0,
         "precision": "auto",
+        "jit_compile": jit_compile,
         "data": {"source": "imagenet2012", "image_size": image_size},
         "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
                   "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,

@@ -52,11 +52,12 @@ def get_config(size="default"):
     evaluation = {"evaluations": 9, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
                   "distance_points": 0, "train_accuracy": False}
     expected = {"SGD-8K": {"test_accuracy": (0.755, 0.775)}}
+    jit_compile = "auto"
     # Smoke override block: a few steps on generated files.
     if size == "smoke":
         batch, epochs, boundaries, warmup_epochs = _imagenet.SMOKE_BATCH, 2, (1,), 0.5
         image_size, ghost = _imagenet.SMOKE_IMAGE_SIZE, 4
-        evaluation = _imagenet.SMOKE_EVALUATION
+        evaluation, jit_compile = _imagenet.SMOKE_EVALUATION, _imagenet.SMOKE_JIT_COMPILE
         steps = _imagenet.smoke_steps(epochs)
         expected = {"SGD-8K": {"updates": (steps, steps)}}
 
@@ -72,6 +73,7 @@ def get_config(size="default"):
         "description": "Goyal et al. 2017: ResNet-50, batch 8192, lr 0.1*B/256, 5-epoch warm-up",
         "seed": 0,
         "precision": "auto",
+        "jit_compile": jit_compile,
         "data": {"source": "imagenet2012", "image_size": image_size},
         "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
                   "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,

@@ -52,11 +52,12 @@ def get_config(size="default"):
     evaluation = {"evaluations": 9, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
                   "distance_points": 0, "train_accuracy": False}
     expected = {"grow-batch": {"test_accuracy": (0.75, 0.775)}}
+    jit_compile = "auto"
     # Smoke override block: a few steps on generated files; the batch 8 -> 16 at epoch 1.
     if size == "smoke":
         batch, epochs, boundaries, decay, warmup_epochs = _imagenet.SMOKE_BATCH, 2, (1,), 0.5, 0.5
         image_size, ghost = _imagenet.SMOKE_IMAGE_SIZE, 4
-        evaluation = _imagenet.SMOKE_EVALUATION
+        evaluation, jit_compile = _imagenet.SMOKE_EVALUATION, _imagenet.SMOKE_JIT_COMPILE
         steps = _imagenet.smoke_steps(1) + _imagenet.smoke_steps(1, 2 * batch)
         expected = {"grow-batch": {"updates": (steps, steps)}}
 
@@ -72,6 +73,7 @@ def get_config(size="default"):
                         f"to {max_batch} instead of the first decay"),
         "seed": 0,
         "precision": "auto",
+        "jit_compile": jit_compile,
         "data": {"source": "imagenet2012", "image_size": image_size},
         "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
                   "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,

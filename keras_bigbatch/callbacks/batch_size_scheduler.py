@@ -67,6 +67,7 @@ class BatchSizeScheduler(keras.callbacks.Callback):
         self._feeds = []
         self._filters = None
         self._first_batch_size = None
+        self._resume = None
         self.history = {"epoch": [], "batch_size": [], "steps": []}
 
     def attach_feed(self, feed):
@@ -77,6 +78,24 @@ class BatchSizeScheduler(keras.callbacks.Callback):
     def set_schedule(self, schedule):
         """Replaces the schedule for the epochs not yet started."""
         self.schedule = BatchSizeSchedule(schedule)
+
+    def resume_at(self, epoch, steps_done):
+        """Starts the next `fit`'s epoch `epoch` after its first `steps_done` steps
+        (a run resumed mid-epoch from a checkpoint)."""
+        self._resume = (epoch, steps_done)
+
+    def get_state(self):
+        """The epochs run and the schedule (which `GradientNoiseScale` may have
+        changed); checkpointed with a run."""
+        boundaries = getattr(self.schedule, "boundaries", None)
+        return {"history": {k: list(v) for k, v in self.history.items()},
+                "boundaries": None if boundaries is None else
+                [[int(k), int(v)] for k, v in sorted(boundaries.items())]}
+
+    def set_state(self, state):
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        if state.get("boundaries") is not None:
+            self.set_schedule({k: v for k, v in state["boundaries"]})
 
     def on_train_begin(self, logs=None):
         if not self._feeds:
@@ -100,6 +119,9 @@ class BatchSizeScheduler(keras.callbacks.Callback):
         feed = self._feeds[-1]  # the most recently built dataset
         per_replica_batch_size(batch_size, feed.num_replicas_in_sync)
         steps = self.schedule.steps_per_epoch(feed.dataset_size, epoch)
+        skip = 0
+        if self._resume is not None and self._resume[0] == epoch:
+            skip, self._resume = self._resume[1], None
         if self._first_batch_size is None:
             self._first_batch_size = batch_size
         elif batch_size < self._first_batch_size:
@@ -110,8 +132,11 @@ class BatchSizeScheduler(keras.callbacks.Callback):
                 "decrease the batch size."
             )
         for each in self._feeds:
-            each.set_epoch(epoch, batch_size)
+            each.set_epoch(epoch, batch_size, skip)
         self._epoch_start = optimizer_steps(self.model)
+        self._epoch_steps = steps - skip
+        if skip:  # the rest of an epoch already in the history
+            return
         self.history["epoch"].append(epoch)
         self.history["batch_size"].append(batch_size)
         self.history["steps"].append(steps)
@@ -121,7 +146,7 @@ class BatchSizeScheduler(keras.callbacks.Callback):
         # `optimizer.iterations`, and nothing else, once more when an epoch's
         # iterator runs out. Undo that phantom step so step-based learning
         # rate schedules stay aligned with the updates really made.
-        expected = self._epoch_start + self.history["steps"][-1]
+        expected = self._epoch_start + self._epoch_steps
         if optimizer_steps(self.model) > expected:
             self.model.optimizer.iterations.assign(expected)
         if logs is not None:

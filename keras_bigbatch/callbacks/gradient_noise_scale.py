@@ -121,6 +121,18 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self._epoch_start = 0
         self.history = {"step": [], "b_simple": [], "gradient_sq": [], "trace": []}
 
+    def get_state(self):
+        """Sampler, running averages and history (checkpointed with a run)."""
+        return {"rng": self._rng.bit_generator.state, "sums": self._sums.copy(),
+                "weight": self._weight,
+                "history": {k: list(v) for k, v in self.history.items()}}
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state["rng"]
+        self._sums = np.asarray(state["sums"], np.float64).copy()
+        self._weight = float(state["weight"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = optimizer_steps(self.model)
 

@@ -77,6 +77,16 @@ class WeightDistance(keras.callbacks.Callback):
         self.history["distance"].append(value)
         return value
 
+    def get_state(self):
+        """w_0 and the measurements so far (checkpointed with a run)."""
+        return {"initial": None if self._initial is None else list(self._initial),
+                "history": {k: list(v) for k, v in self.history.items()}}
+
+    def set_state(self, state):
+        initial = state["initial"]
+        self._initial = None if initial is None else [np.asarray(w) for w in initial]
+        self.history = {k: list(v) for k, v in state["history"].items()}
+
     def on_train_begin(self, logs=None):
         if self._initial is None:
             self._initial = [w.astype(np.float64) for w in self._weights()]

@@ -18,7 +18,11 @@ from keras_bigbatch.arguments import check_positive_int
 
 
 class ScheduleFeed:
-    """The two variables a scheduled dataset reads: epoch and batch size."""
+    """The variables a scheduled dataset reads: epoch, batch size and steps to skip.
+
+    `skip` > 0 starts the epoch's iterator at that step (a run resumed
+    mid-epoch, see `BatchSizeScheduler.resume_at`).
+    """
 
     def __init__(self, dataset_size, num_replicas_in_sync, first_batch_size):
         self.dataset_size = dataset_size
@@ -29,10 +33,13 @@ class ScheduleFeed:
             self.batch_size = tf.Variable(first_batch_size, dtype=tf.int64,
                                           trainable=False,
                                           name="scheduled_batch_size")
+            self.skip = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                    name="scheduled_skip")
 
-    def set_epoch(self, epoch, global_batch_size):
+    def set_epoch(self, epoch, global_batch_size, skip=0):
         self.epoch.assign(epoch)
         self.batch_size.assign(global_batch_size)
+        self.skip.assign(skip)
 
 
 def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed=0):
@@ -92,7 +99,7 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
         # Read once per iterator: the whole epoch has one batch size.
         epoch = feed.epoch.read_value()
         batch_size = feed.batch_size.read_value()
-        return tf.data.Dataset.range(count // batch_size).map(
+        return tf.data.Dataset.range(feed.skip.read_value(), count // batch_size).map(
             lambda b: gather(b, epoch, batch_size),
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
         )

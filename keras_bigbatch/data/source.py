@@ -148,9 +148,10 @@ class DataSource:
             epoch = feed.epoch.read_value()  # read once per iterator: one batch size per epoch
             global_batch = feed.batch_size.read_value()
             worker_batch = global_batch // shard[1]
+            skip = feed.skip.read_value() * local_replicas  # a resumed epoch's steps done
             examples = self._epoch_examples(seed, epoch, shard, global_batch)
             return examples.take((count // global_batch) * worker_batch).batch(
-                worker_batch // local_replicas, drop_remainder=True)
+                worker_batch // local_replicas, drop_remainder=True).skip(skip)
 
         return tf.data.Dataset.range(1).flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
 

@@ -2,6 +2,7 @@
 
     keras-bigbatch train RECIPE [--size smoke] [--set KEY=VALUE ...] [--runs A,B]
                          [--strategy NAME] [--cpu-devices N] [--output DIR]
+                         [--deterministic]
     keras-bigbatch list
 
 RECIPE is a registered name (`keras-bigbatch list`) or a recipe file.
@@ -13,9 +14,20 @@ finished rows), `results.png`, and per run `RUN/model.keras` and
 `RUN/history.json`. Under a multi-worker strategy worker i > 0 writes into
 `DIR/worker-i/` instead.
 
+Resuming: every run saves checkpoints to `DIR/RUN/checkpoints/` (every
+`checkpoint.every_seconds`, default 300, or `--set checkpoint.every_steps=N`;
+the last `checkpoint.keep` are kept). Rerunning the same command continues
+each run from its newest usable checkpoint, mid-epoch included, and skips
+runs that finished; it stops with an error listing the differing keys if the
+settings changed. SIGTERM saves at the next step and exits with status 143.
+`--deterministic` turns on TensorFlow's op determinism, so that a resumed run
+equals an uninterrupted one bit for bit. Under a multi-worker strategy every
+worker reads the chief's `DIR/RUN/checkpoints/`, so DIR must be shared.
+
 `python -m keras_bigbatch.training RECIPE ...` is `keras-bigbatch train RECIPE ...`.
 Exit status: 0 on success, 2 for bad input (the message says what is valid;
-everything is checked before the first run trains), 1 if training fails.
+everything is checked before the first run trains), 1 if training fails,
+143 after saving on SIGTERM, 130 on Ctrl-C.
 """
 
 import argparse
@@ -27,6 +39,9 @@ import time
 from keras_bigbatch.distribute.strategy import STRATEGIES
 from keras_bigbatch.training import recipes as recipes_lib
 from keras_bigbatch.training import report
+from keras_bigbatch.training.checkpoint import CheckpointError
+from keras_bigbatch.training.preemption import Preempted
+from keras_bigbatch.training.preemption import PreemptionWatch
 
 
 class UsageError(Exception):
@@ -52,6 +67,9 @@ def _parser():
     train.add_argument("--seed", type=int, default=None, help="shorthand for --set seed=N")
     train.add_argument("--output", "--out", dest="output", default=None,
                        help="output folder (default: results/RECIPE)")
+    train.add_argument("--deterministic", action="store_true",
+                       help="op determinism: a resumed run equals an uninterrupted one "
+                            "bit for bit (slower on GPUs)")
     commands.add_parser("list", help="list the registered recipes, data sources and models")
     return parser
 
@@ -108,7 +126,7 @@ def _list():
 def _prepare(args):
     """Everything that can be wrong with the input, checked before any training.
 
-    Returns `(recipe, configs, panels, output, strategy)`.
+    Returns `(recipe, configs, panels, output, strategy, checkpoint_root)`.
     """
     recipe = recipes_lib.load_recipe(args.recipe, args.size)
     wanted = args.runs.split(",") if args.runs else None
@@ -120,8 +138,13 @@ def _prepare(args):
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.training import trainer
 
+    from keras_bigbatch.training import checkpointing
     from keras_bigbatch.training import config as config_lib
 
+    if args.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
     for config in configs:  # every run's data, batch sizes and device settings, before training
         trainer.check_batch_sizes(config, strategy.num_replicas_in_sync)
@@ -133,12 +156,19 @@ def _prepare(args):
         for batch in batches:
             trainer.source(config).steps_per_epoch(batch)
         trainer.device_settings(config, strategy)
+        checkpointing.check_settings(_checkpoint_dir(output, config), config,
+                                     strategy.num_replicas_in_sync)
+    checkpoint_root = output  # the chief's: every worker resumes from it
     output = _worker_output(output, strategy)
     _check_writable(output)
-    return recipe, configs, panels, output, strategy
+    return recipe, configs, panels, output, strategy, checkpoint_root
 
 
-def _train(args, recipe, configs, panels, output, strategy):
+def _checkpoint_dir(output, config):
+    return os.path.join(output, config["name"], "checkpoints")
+
+
+def _train(args, recipe, configs, panels, output, strategy, checkpoint_root, watch):
     from keras_bigbatch.training import trainer
 
     print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
@@ -146,7 +176,10 @@ def _train(args, recipe, configs, panels, output, strategy):
     results = []
     start = time.perf_counter()
     for config in configs:
-        result = trainer.train(config, strategy)
+        if watch.requested and results:  # SIGTERM after the previous run's last step
+            raise Preempted(results[-1]["updates"], output)
+        result = trainer.train(config, strategy, checkpoint_dir=_checkpoint_dir(
+            checkpoint_root, config), preemption=watch)
         model = result.pop("model")
         run_folder = os.path.join(output, config["name"])
         os.makedirs(run_folder, exist_ok=True)
@@ -189,10 +222,18 @@ def main(argv=None):
     # From here on an error is a failure of training, not of the input: it
     # propagates with its traceback (exit status 1).
     try:
-        return _train(args, *prepared)
+        with PreemptionWatch() as watch:
+            return _train(args, *prepared, watch)
+    except CheckpointError as error:  # none usable, found when a run starts
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Preempted as stop:
+        print(f"preempted (SIGTERM): {stop}. Rerun the same command to resume.",
+              file=sys.stderr, flush=True)
+        return 143
     except KeyboardInterrupt:
-        print(f"interrupted: runs that finished are in {prepared[3]}/results.json",
-              file=sys.stderr)
+        print(f"interrupted: runs that finished are in {prepared[3]}/results.json; "
+              "rerun the same command to resume from the last checkpoint", file=sys.stderr)
         return 130
 
 

@@ -17,6 +17,8 @@ evaluation  how often and how to measure (see DEFAULTS)
 batch_growth  {"enabled": bool, "max_batch_size": int or None}: run the
             schedule's step decay as Smith et al.'s "increase the batch size"
             (`plan_batch_growth`; hybrid above max_batch_size), in one fit
+checkpoint  {"every_steps", "every_seconds", "keep"}: how often the command's
+            runs save a checkpoint to resume from (see training.checkpointing)
 ```
 
 `resolve(config)` fills in `DEFAULTS`, checks every key against what it
@@ -38,7 +40,8 @@ from keras_bigbatch.distribute.precision import PRECISIONS
 from keras_bigbatch.distribute.strategy import JIT_COMPILE
 from keras_bigbatch.schedules import Regime
 
-SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation", "batch_growth")
+SECTIONS = ("data", "model", "optimizer", "schedule", "loss", "evaluation", "batch_growth",
+            "checkpoint")
 # The entry that names what a section configures; a section dict that names
 # another one replaces the section instead of updating it.
 _IDENTITY = {"data": "source", "model": "name", "optimizer": "name", "loss": "name"}
@@ -70,6 +73,14 @@ DEFAULTS = {
         # the largest global batch; past it the learning rate decays (hybrid).
         # None: the batch grows at every boundary
         "max_batch_size": None,
+    },
+    "checkpoint": {
+        # save after every N-th update (None: by time only)
+        "every_steps": None,
+        # save when this many seconds passed since the last save (None: by steps only)
+        "every_seconds": 300,
+        # complete checkpoints kept (older ones are removed)
+        "keep": 3,
     },
 }
 _TOP_LEVEL = ("name", "seed", "precision", "jit_compile")
@@ -186,6 +197,15 @@ def resolve(config):
         check_positive_int("batch_growth.max_batch_size", growth["max_batch_size"])
     if growth["enabled"]:
         batch_growth_plan(resolved)  # plan_batch_growth checks the regime
+    checkpoint = resolved["checkpoint"]
+    if checkpoint["every_steps"] is not None:
+        check_positive_int("checkpoint.every_steps", checkpoint["every_steps"])
+    seconds = checkpoint["every_seconds"]
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not seconds > 0):
+        raise ValueError("Argument `checkpoint.every_seconds` must be a number > 0 or None. "
+                         f"Received: checkpoint.every_seconds={seconds!r}")
+    check_positive_int("checkpoint.keep", checkpoint["keep"])
     return resolved
 
 

@@ -209,6 +209,14 @@ class _TestAccuracy(keras.callbacks.Callback):
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
             self.measure(epoch + 1, logs)
 
+    def get_state(self):
+        return {"epochs_measured": list(self.epochs_measured),
+                "accuracies": [float(a) for a in self.accuracies]}
+
+    def set_state(self, state):
+        self.epochs_measured = list(state["epochs_measured"])
+        self.accuracies = list(state["accuracies"])
+
     def measure(self, epochs_done, logs=None):
         accuracy = self.evaluate(self.dataset)
         self.epochs_measured.append(epochs_done)
@@ -232,15 +240,33 @@ def training_length(data, regime):
     return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
 
 
-def fit(config, model, strategy=None, callbacks=(), verbose=True):
+def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
+        preemption=None):
     """Trains a model from `build` and returns its measurements.
+
+    With `checkpoint_dir` the run saves checkpoints there (`config["checkpoint"]`
+    sets how often) and first resumes from the newest usable one: the
+    result equals an uninterrupted run's (see `training.checkpointing`). A
+    finished run's final checkpoint holds its result, which is returned
+    without training again.
 
     Args:
         config: the run config `model` was built from.
         model: the compiled model (built under the same `strategy`).
         strategy: the `tf.distribute.Strategy`; default: the current one.
-        callbacks: extra Keras callbacks for `fit`.
+        callbacks: extra Keras callbacks for `fit`. Those with
+            `get_state()`/`set_state(state)` (JSON-able dicts, numpy arrays
+            allowed) are checkpointed too.
         verbose: print a header and about 5 progress lines.
+        checkpoint_dir: a folder (local or `tf.io.gfile`) for this run's
+            checkpoints, or None.
+        preemption: a `PreemptionWatch`: on SIGTERM the run saves at the
+            next step and raises `Preempted`. Needs `checkpoint_dir`.
+
+    Raises:
+        CheckpointError: the newest checkpoint was written with other
+            settings, or none of the existing ones is usable.
+        Preempted: stopped on SIGTERM after saving.
 
     Returns:
         A dict: `name`, `test_accuracy`, `train_accuracy` (None when
@@ -297,18 +323,64 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
               f"{updates_before(epochs)} updates", flush=True)
 
     seed = config["seed"]
-    if plan is None:
-        train_data = strategy.distribute_datasets_from_function(
-            lambda context: data.dataset("train", global_batch, context, seed=seed))
-    else:  # one fit runs every phase; the scheduler sets each epoch's batch size
+    scheduler = None
+    if plan is not None:  # one fit runs every phase; the scheduler sets each epoch's batch size
         scheduler = BatchSizeScheduler(plan.batch_size)
         run_callbacks.insert(0, scheduler)
-        train_data = strategy.distribute_datasets_from_function(
+        scheduled_data = strategy.distribute_datasets_from_function(
             lambda context: data.scheduled_dataset(scheduler, num_replicas, context, seed=seed))
+
+    def train_data(start_step):
+        if plan is not None:
+            return scheduled_data
+        return strategy.distribute_datasets_from_function(
+            lambda context: data.dataset("train", global_batch, context, seed=seed,
+                                         start_step=start_step))
+
+    def epoch_steps(epoch):  # full steps of an epoch
+        return updates_before(epoch + 1) - updates_before(epoch)
+
+    checkpointer, first_epoch, batches_done = None, 0, 0
+    if checkpoint_dir is not None:
+        from keras_bigbatch.training.checkpointing import RunCheckpointer
+
+        components = {"test_accuracy": test_accuracy}
+        components.update({"distance": distance} if distance else {})
+        components.update({"batch_size_scheduler": scheduler} if scheduler else {})
+        for index, callback in enumerate(callbacks):
+            if hasattr(callback, "get_state") and hasattr(callback, "set_state"):
+                components[f"callback-{index}-{type(callback).__name__}"] = callback
+        checkpointer = RunCheckpointer(checkpoint_dir, config, strategy, components,
+                                       epoch_steps, preemption, verbose)
+        checkpointer.set_model(model)
+        state = checkpointer.restore()
+        if state is not None and state["finished"]:
+            return dict(state["result"], config=config)
+        if state is not None:
+            first_epoch, batches_done = state["epoch"], state["batches_done"]
+        run_callbacks.append(checkpointer)  # last: sees every callback's logs
+    elif preemption is not None:
+        raise ValueError("Argument `preemption` needs a `checkpoint_dir` to save to.")
+
     start = time.perf_counter()
-    history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=run_callbacks, shuffle=False, verbose=0).history
+    history = {}
+    if batches_done:  # the rest of the epoch a checkpoint stopped in, then the others
+        if scheduler is not None:
+            scheduler.resume_at(first_epoch, batches_done)
+        start_step = updates_before(first_epoch) + batches_done
+        part = model.fit(train_data(start_step), initial_epoch=first_epoch,
+                         epochs=first_epoch + 1, callbacks=run_callbacks, shuffle=False,
+                         verbose=0, steps_per_epoch=steps_per_epoch and (
+                             steps_per_epoch - batches_done)).history
+        history, first_epoch = part, first_epoch + 1
+    if first_epoch < epochs:
+        rest = model.fit(train_data(updates_before(first_epoch)), initial_epoch=first_epoch,
+                         epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         callbacks=run_callbacks, shuffle=False, verbose=0).history
+        history = {k: history.get(k, []) + list(v) for k, v in rest.items()}
     wall_time = time.perf_counter() - start
+    if checkpointer is not None:  # every session's epochs
+        history, wall_time = checkpointer.history, checkpointer.wall_time_s()
     epochs_run = len(history.get("loss", ()))
     if test_accuracy.epochs_measured[-1:] != [epochs_run]:  # a callback stopped training early
         test_accuracy.measure(epochs_run)
@@ -318,7 +390,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
         if strategy_lib.device_kind(strategy) == "tpu":
             train_eval = pad_to_full_batches(train_eval, eval_batch)
         train_accuracy = evaluate(train_eval)
-    return {
+    result = {
         "name": config["name"],
         "test_accuracy": test_accuracy.accuracies[-1],
         "train_accuracy": train_accuracy,
@@ -340,11 +412,15 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True):
         "history": {k: [float(v) for v in values] for k, values in history.items()},
         "config": config,
     }
+    if checkpointer is not None:
+        checkpointer.save_final({k: v for k, v in result.items() if k != "config"})
+    return result
 
 
-def train(config, strategy=None, callbacks=(), verbose=True):
+def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
+          preemption=None):
     """`build` then `fit`; the result also holds the trained `model`."""
     model = build(config, strategy)
-    result = fit(config, model, strategy, callbacks, verbose)
+    result = fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption)
     result["model"] = model
     return result

@@ -1,0 +1,320 @@
+"""`RunCheckpointer`: checkpoints a trainer run and resumes it at the exact step.
+
+A checkpoint at update t holds everything that decides update t + 1:
+
+```
+arrays    weights, optimizer slots and iterations (hence the learning rate,
+          a function of iterations), dropout seed states, the running metric
+          totals of the unfinished epoch (run_state.capture)
+state     epoch e and batches b done in it; the History of finished epochs;
+          the state of every stateful callback (test accuracy so far,
+          ||w - w0||, batch-size phases, gradient-noise estimates: anything
+          with get_state/set_state); wall time so far; the run's settings
+data      nothing: the data source's batch t is a pure function of (seed, t),
+          so the resumed run reads from step t on (DataSource start_step)
+```
+
+Saves happen after the step that crosses a multiple of `every_steps`, or
+`every_seconds` after the previous save, and at every epoch end that is due;
+the last batch of an epoch defers to the epoch end, so a checkpoint is
+always "b < steps of epoch e" and never an epoch whose end-of-epoch work
+(test accuracy, logs) is half done. A resumed run trains the rest of epoch e
+in one `fit` whose metrics start from the saved totals, then the following
+epochs in a second one; weights, History and results equal an
+uninterrupted run's, bit for bit under op determinism (tested with SIGKILL
+at random steps).
+
+Under MultiWorkerMirroredStrategy every worker runs this callback in step:
+the save decision (time, SIGTERM) is agreed by an all-gather each step;
+every worker writes its own metric shares (`ckpt-N.worker-i.npz`), waits at
+a barrier, and only then does worker 0 write the arrays and the manifest
+that makes checkpoint N exist. On restart the workers agree on the newest
+checkpoint that every one of them can read. The folder must be one that
+every worker reads (a shared disk or `gs://`), as for Keras's BackupAndRestore.
+TensorFlow only, like the trainer.
+"""
+
+import copy
+import time
+import warnings
+
+import keras
+import numpy as np
+
+from keras_bigbatch.training import run_state
+from keras_bigbatch.training.checkpoint import CheckpointError
+from keras_bigbatch.training.checkpoint import CheckpointStore
+from keras_bigbatch.training.preemption import Preempted
+
+# Config keys that may change between a run and its resumption.
+_FREE = ("checkpoint",)
+
+
+def settings(config, num_replicas):
+    """What must not change between a run and its resumption (a flat dict)."""
+    flat = {"num_replicas": num_replicas}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for key, entry in value.items():
+                walk(entry, f"{prefix}.{key}" if prefix else str(key))
+        else:
+            flat[prefix] = list(value) if isinstance(value, tuple) else value
+
+    walk({k: v for k, v in config.items() if k not in _FREE}, "")
+    return flat
+
+
+def settings_differences(saved, current):
+    """`["key: checkpoint X, now Y", ...]` for every key that differs."""
+    lines = []
+    for key in sorted(set(saved) | set(current)):
+        old, new = saved.get(key, "(absent)"), current.get(key, "(absent)")
+        if old != new:
+            lines.append(f"{key}: checkpoint {old!r}, now {new!r}")
+    return lines
+
+
+def check_settings(directory, config, num_replicas):
+    """Raises `CheckpointError` if `directory`'s newest readable manifest was
+    written with other settings (lists every differing key). Reads JSON only."""
+    store = CheckpointStore(directory)
+    for step in reversed(store.steps()):
+        try:
+            manifest = store.read_manifest(step)
+        except CheckpointError:
+            continue
+        saved = manifest["state"].get("settings", {})
+        differences = settings_differences(saved, settings(config, num_replicas))
+        if differences:
+            raise CheckpointError(
+                f"{directory} holds run {config['name']!r} trained with other settings; "
+                "differing keys:\n  " + "\n  ".join(differences) +
+                "\nRerun with the checkpoint's settings to resume it, or give another "
+                "--output (or remove that folder) to start over.")
+        return
+
+
+class _Agreement:
+    """All-gathers small integer vectors over every replica of every worker."""
+
+    def __init__(self, strategy):
+        import tensorflow as tf
+
+        self.strategy = strategy
+
+        @tf.function
+        def gather(values):
+            per_replica = strategy.run(lambda: tf.identity(values))
+            return strategy.gather(per_replica, axis=0)
+
+        self._gather = gather
+
+    def __call__(self, values):
+        import tensorflow as tf
+
+        values = tf.constant(np.asarray(values, np.int64).reshape(1, -1))
+        return np.asarray(self._gather(values))  # [replicas, len(values)]
+
+    def barrier(self):
+        self([0])
+
+
+class RunCheckpointer(keras.callbacks.Callback):
+    """Saves a trainer run every `every_steps` updates or `every_seconds`, and resumes it.
+
+    The trainer builds it (`trainer.fit(..., checkpoint_dir=DIR)`), calls
+    `restore()` before training, passes it last in `fit`'s callbacks and
+    calls `save_final(result)` when the run is done.
+
+    Args:
+        directory: the run's checkpoint folder (local or any `tf.io.gfile` path).
+        config: the resolved run config (its `checkpoint` section sets
+            `every_steps`, `every_seconds` and `keep`).
+        strategy: the run's `tf.distribute.Strategy`.
+        components: `{name: object with get_state()/set_state(state)}`: the
+            stateful callbacks whose state goes into every checkpoint.
+        epoch_steps: `epoch -> full number of steps of that epoch`.
+        watch: a `PreemptionWatch` (SIGTERM) or None.
+        verbose: print where the run resumed.
+    """
+
+    def __init__(self, directory, config, strategy, components, epoch_steps, watch=None,
+                 verbose=True):
+        super().__init__()
+        options = config["checkpoint"]
+        self.store = CheckpointStore(directory, options["keep"])
+        self.every_steps, self.every_seconds = options["every_steps"], options["every_seconds"]
+        self.config, self.strategy = config, strategy
+        self.components, self.epoch_steps = components, epoch_steps
+        self.watch, self.verbose = watch, verbose
+        self.settings = settings(config, strategy.num_replicas_in_sync)
+        from keras_bigbatch.distribute import strategy as strategy_lib
+
+        self.multi_worker = strategy_lib.is_multi_worker(strategy)
+        self.task = strategy.cluster_resolver.task_id if self.multi_worker else 0
+        self._agree = _Agreement(strategy) if self.multi_worker else None
+        self.history = {}
+        self.epoch, self.batches_done = 0, 0
+        self.wall_time_before = 0.0
+        self._session_start = time.perf_counter()
+        self._last_save_step, self._last_save_time = 0, time.monotonic()
+        self._metrics = None  # the resumed epoch's metric totals, set at its start
+        self._resume_epoch = None
+        self._epoch_start_step = 0
+        self.saved = []  # manifests written by this process
+
+    # ----- restoring
+    def _suffixes(self):
+        return (f".worker-{self.task}.npz",) if self.multi_worker else ()
+
+    def _choose(self):
+        """The checkpoint to resume from (every worker the same), or None."""
+        if not self.multi_worker:
+            return self.store.latest()
+        good, problems = self.store.usable_steps(self._suffixes())
+        for path, problem in problems.items():
+            warnings.warn(f"Skipping a damaged checkpoint: {problem}.", stacklevel=3)
+        bound = None
+        while True:
+            mine = max([s for s in good if bound is None or s <= bound], default=-1)
+            chosen = int(self._agree([mine]).min())
+            if chosen < 0:
+                if self.store.steps():
+                    raise CheckpointError(
+                        f"No checkpoint in {self.store.directory} is usable by every worker: "
+                        + "; ".join(problems.values()) + ". Remove the folder to start over.")
+                return None
+            if int(self._agree([chosen in good]).min()):
+                return self.store.load(chosen, self._suffixes())
+            bound = chosen - 1
+
+    def restore(self):
+        """Loads the newest usable checkpoint into the model and the components.
+
+        Returns:
+            None (nothing to resume), or the checkpoint's state dict, which
+            holds `finished` and, for a finished run, `result`.
+
+        Raises:
+            CheckpointError: the checkpoint was written with other settings
+                (every differing key listed), or checkpoints exist and none
+                is usable (every file named).
+        """
+        checkpoint = self._choose()
+        if checkpoint is None:
+            return None
+        state = checkpoint.state
+        differences = settings_differences(state["settings"], self.settings)
+        if differences:
+            raise CheckpointError(
+                f"{checkpoint.path} was written by run {self.config['name']!r} with other "
+                "settings; differing keys:\n  " + "\n  ".join(differences))
+        run_state.build_optimizer(self.model, self.strategy)
+        run_state.restore(self.model, checkpoint.arrays, self.strategy,
+                          groups=("model", "optimizer"))
+        self.history = copy.deepcopy(state["history"])
+        self.epoch, self.batches_done = state["epoch"], state["batches_done"]
+        self.wall_time_before = state["wall_time_s"]
+        for name, component in self.components.items():
+            if name in state["components"]:
+                component.set_state(state["components"][name])
+        if self.batches_done:
+            self._metrics = checkpoint.arrays
+            self._resume_epoch = self.epoch
+        self._last_save_step = checkpoint.step
+        if self.verbose and self.task == 0:
+            where = ("finished" if state["finished"] else
+                     f"epoch {self.epoch + 1}, {self.batches_done} of "
+                     f"{self.epoch_steps(self.epoch)} steps done")
+            print(f"[{self.config['name']}] resumed from {checkpoint.path}: step "
+                  f"{checkpoint.step} ({where})", flush=True)
+        return state
+
+    # ----- saving
+    def _state(self, step, finished=False, result=None):
+        return {
+            "settings": self.settings, "step": step, "epoch": self.epoch,
+            "batches_done": self.batches_done, "history": self.history,
+            "wall_time_s": self.wall_time_s(), "finished": finished, "result": result,
+            "components": {name: c.get_state() for name, c in self.components.items()},
+        }
+
+    def wall_time_s(self):
+        """Training time over every session of this run."""
+        return self.wall_time_before + time.perf_counter() - self._session_start
+
+    def save(self, step, finished=False, result=None):
+        """Writes checkpoint `step` (every worker takes part); returns its manifest path."""
+        extra = None
+        if self.multi_worker:
+            suffix = self._suffixes()[0]
+            self.store.save_arrays(step, run_state.capture(self.model, self.strategy, True),
+                                   suffix)
+            self._agree.barrier()  # every worker's shares are on disk
+            workers = self.strategy.extended._num_workers if hasattr(
+                self.strategy.extended, "_num_workers") else 1
+            extra = {f".worker-{i}.npz": None for i in range(workers)}
+        path = self.store.manifest_path(step)
+        if self.task == 0:
+            arrays = run_state.capture(self.model, self.strategy)
+            path = self.store.save(step, arrays, self._state(step, finished, result), extra)
+        if self.multi_worker:
+            self._agree.barrier()  # the manifest exists before anyone moves on
+        self._last_save_step, self._last_save_time = step, time.monotonic()
+        self.saved.append(path)
+        return path
+
+    def save_final(self, result):
+        """The finished run's checkpoint, with its result (a rerun returns it)."""
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.epoch, self.batches_done = len(self.history.get("loss", ())), 0
+        return self.save(step, finished=True, result=result)
+
+    def _due(self, step):
+        due = bool(self.every_steps) and (
+            step // self.every_steps > self._last_save_step // self.every_steps)
+        due = due or (self.every_seconds is not None
+                      and time.monotonic() - self._last_save_time >= self.every_seconds)
+        stop = bool(self.watch is not None and self.watch.requested)
+        if self.multi_worker:  # every worker decides the same
+            due, stop = (bool(v) for v in self._agree([due, stop]).max(axis=0))
+        return due, stop
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._epoch_start_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if epoch != self._resume_epoch:
+            self.batches_done = 0
+        self._offset = self.batches_done
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._metrics is not None:
+            # The resumed epoch: Keras reset its metric totals (and may only
+            # now have created them); continue the saved ones. Mean metrics
+            # keep sums, and after one step `saved + current` is exactly the
+            # `saved + batch` an uninterrupted run computes.
+            run_state.restore(self.model, self._metrics, self.strategy, groups=("metrics",),
+                              add=True)
+            self._metrics = None
+        self.batches_done = self._offset + batch + 1
+        if self.batches_done >= self.epoch_steps(self.epoch):
+            return  # the epoch's end saves (its logs and test accuracy included)
+        step = self._epoch_start_step + batch + 1
+        due, stop = self._due(step)
+        if due or stop:
+            path = self.save(step)
+            if stop:
+                raise Preempted(step, path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(
+                float(value) if isinstance(value, (int, float, np.number)) else value)
+        self.epoch, self.batches_done = epoch + 1, 0
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        due, stop = self._due(step)
+        if due or stop:
+            path = self.save(step)
+            if stop:
+                raise Preempted(step, path)

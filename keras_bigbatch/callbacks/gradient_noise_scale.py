@@ -137,8 +137,9 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self._epoch_start = optimizer_steps(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
-        # A batch-begin hook keeps Keras's asynchronous batch-end dispatch
-        # (a batch-end hook would force a device sync every step).
+        # A batch-begin hook keeps Keras's asynchronous batch-end dispatch on
+        # JAX and PyTorch (a batch-end hook would force a device sync every
+        # step there; Keras's TensorFlow backend dispatches synchronously).
         done = self._epoch_start + batch  # updates made so far
         if done and done % self.every == 0:
             self.measure(done)

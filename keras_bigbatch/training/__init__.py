@@ -4,9 +4,12 @@
 Tuner HyperModel and the notebooks call.
 """
 
+from keras_bigbatch.training.checkpoint import CheckpointError
 from keras_bigbatch.training.config import DEFAULTS
 from keras_bigbatch.training.config import resolve
 from keras_bigbatch.training.curvature import CurvatureModel
+from keras_bigbatch.training.preemption import Preempted
+from keras_bigbatch.training.preemption import PreemptionWatch
 from keras_bigbatch.training.recipes import load_recipe
 from keras_bigbatch.training.recipes import recipe_names
 from keras_bigbatch.training.recipes import run_configs
@@ -21,23 +24,28 @@ def build(config, strategy=None):
     return trainer.build(config, strategy)
 
 
-def fit(config, model, strategy=None, callbacks=(), verbose=True):
-    """Trains a model from `build`; see `trainer.fit`."""
+def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
+        preemption=None):
+    """Trains a model from `build` (resuming from `checkpoint_dir`); see `trainer.fit`."""
     from keras_bigbatch.training import trainer
 
-    return trainer.fit(config, model, strategy, callbacks, verbose)
+    return trainer.fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption)
 
 
-def train(config, strategy=None, callbacks=(), verbose=True):
+def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
+          preemption=None):
     """`build` then `fit`; see `trainer.train`."""
     from keras_bigbatch.training import trainer
 
-    return trainer.train(config, strategy, callbacks, verbose)
+    return trainer.train(config, strategy, callbacks, verbose, checkpoint_dir, preemption)
 
 
 __all__ = [
+    "CheckpointError",
     "DEFAULTS",
     "CurvatureModel",
+    "Preempted",
+    "PreemptionWatch",
     "build",
     "fit",
     "load_recipe",

@@ -3,8 +3,8 @@
 ```
 DIR/ckpt-00000120.npz            every array (weights, optimizer slots, ...)
 DIR/ckpt-00000120.worker-1.npz   worker 1's own arrays (multi-worker only)
-DIR/ckpt-00000120.json           the manifest, written last:
-                                 {"step", "state", "arrays": {"bytes", "sha256"}}
+DIR/ckpt-00000120.json           the manifest, written last: {"step", "state",
+                                 "arrays": its file, "files": {name: {"bytes", "sha256"}}}
 ```
 
 A checkpoint exists only once its manifest does. Each file is written to a
@@ -156,40 +156,86 @@ class CheckpointStore:
     def save(self, step, arrays, state, extra_files=None):
         """Writes checkpoint `step` (arrays, then the manifest) and prunes old ones.
 
+        Saving a step that already has a checkpoint (a finished run's final
+        save after its last epoch's) writes the arrays under a new name, so
+        the old checkpoint stays whole until the new manifest replaces it.
+
         Args:
             step: the update count the checkpoint holds (>= 0).
             arrays: `{name: numpy array}`.
             state: a JSON-able dict; numpy arrays inside it are stored with
                 `arrays` (see `pack`).
-            extra_files: `{suffix: {"bytes", "sha256"}}` of files already
+            extra_files: `{suffix: {"bytes", "sha256"} or None}` of files
                 written with `save_arrays(step, ..., suffix)` that belong to
-                this checkpoint (a multi-worker run's per-worker arrays).
+                this checkpoint (a multi-worker run's per-worker arrays; None
+                when another process wrote it: reading then checks the zip's
+                CRC-32s).
 
         Returns:
             The manifest's path.
         """
         json_state, arrays = pack(state, dict(arrays))
-        files = {".npz": self.save_arrays(step, arrays)}
-        files.update(extra_files or {})
-        manifest = {"format": 1, "step": int(step), "state": json_state, "files": files}
+        suffix, again = ".npz", 0
+        gfile = _gfile()
+        while gfile.exists(self._path(step, suffix)):
+            again += 1
+            suffix = f".r{again}.npz"
+        name = f"ckpt-{step:08d}{suffix}"
+        files = {name: self.save_arrays(step, arrays, suffix)}
+        files.update({f"ckpt-{step:08d}{s}": v for s, v in (extra_files or {}).items()})
+        manifest = {"format": 1, "step": int(step), "arrays": name, "state": json_state,
+                    "files": files}
         path = self.manifest_path(step)
         self._write(path, json.dumps(manifest).encode())
         self.prune()
         return path
 
+    def _step_files(self):
+        """`{step: [file names]}` of every `ckpt-*` file but the manifests."""
+        found = {}
+        for name in _gfile().listdir(self.directory):
+            match = re.match(r"^ckpt-(\d{8,})\.", name)
+            if match and not _NAME.match(name):
+                found.setdefault(int(match.group(1)), []).append(name)
+        return found
+
+    def _drop(self, step):
+        # The manifest goes first: a checkpoint without it no longer exists.
+        _remove(self.manifest_path(step))
+        for name in self._step_files().get(step, ()):
+            _remove(f"{self.directory}/{name}")
+
     def prune(self):
-        """Keeps the newest `keep` checkpoints; removes stray temporary files."""
+        """Keeps the newest `keep` checkpoints and the files they list.
+
+        Also removes what killed writers left: temporary files, and arrays
+        files that no manifest lists (older than the newest checkpoint).
+        """
         gfile = _gfile()
+        if not gfile.isdir(self.directory):
+            return
         steps = self.steps()
         for step in steps[:-self.keep]:
-            # The manifest goes first: a checkpoint without it no longer exists.
-            for name in [f"ckpt-{step:08d}.json"] + sorted(
-                    n for n in gfile.listdir(self.directory)
-                    if n.startswith(f"ckpt-{step:08d}.") and not n.endswith(".json")):
-                _remove(f"{self.directory}/{name}")
-        for name in gfile.listdir(self.directory):
-            if ".tmp-" in name and name.split(".tmp-")[-1] != str(os.getpid()):
-                _remove(f"{self.directory}/{name}")
+            self._drop(step)
+        kept = steps[-self.keep:]
+        listed = set()
+        for step in kept:
+            try:
+                listed.update(self.read_manifest(step)["files"])
+            except CheckpointError:
+                listed.update(self._step_files().get(step, ()))  # damaged: leave it be
+        newest = max(kept, default=-1)
+        for step, names in self._step_files().items():
+            for name in names:
+                stray = ".tmp-" in name and not name.endswith(f".tmp-{os.getpid()}")
+                if stray or (name not in listed and ".tmp-" not in name and step <= newest):
+                    _remove(f"{self.directory}/{name}")
+
+    def discard_newer(self, step):
+        """Removes every checkpoint after `step` (damaged ones a run fell back
+        from), so that they never take the place of new ones."""
+        for newer in [s for s in self.steps() if s > step]:
+            self._drop(newer)
 
     def read_manifest(self, step):
         """The manifest of `step` as a dict; `CheckpointError` if unreadable."""
@@ -197,19 +243,22 @@ class CheckpointStore:
         try:
             with _gfile().GFile(path, "rb") as stream:
                 manifest = json.loads(stream.read().decode())
-            if manifest.get("step") != step or ".npz" not in manifest.get("files", {}):
+            if manifest.get("step") != step or manifest.get("arrays") not in manifest.get(
+                    "files", {}):
                 raise ValueError("not a keras_bigbatch checkpoint manifest")
             return manifest
         except Exception as error:
             raise CheckpointError(f"{path} is damaged: {error}") from None
 
-    def _read_checked(self, step, suffix, expected):
-        path = self._path(step, suffix)
+    def _read_checked(self, name, expected):
+        path = f"{self.directory}/{name}"
         gfile = _gfile()
         if not gfile.exists(path):
             raise CheckpointError(f"{path} is missing")
         with gfile.GFile(path, "rb") as stream:
             data = stream.read()
+        if expected is None:  # another process's file: the zip's CRC-32s check it
+            return _read_npz(data, path)
         if len(data) != expected["bytes"] or hashlib.sha256(data).hexdigest() != expected["sha256"]:
             raise CheckpointError(
                 f"{path} is damaged: {len(data)} bytes, expected {expected['bytes']} "
@@ -224,37 +273,28 @@ class CheckpointStore:
         """
         manifest = self.read_manifest(step)
         files = manifest["files"]
-        arrays = self._read_checked(step, ".npz", files[".npz"])
+        arrays = self._read_checked(manifest["arrays"], files[manifest["arrays"]])
         for suffix in suffixes:
-            if suffix not in files:
+            name = f"ckpt-{step:08d}{suffix}"
+            if name not in files:
                 raise CheckpointError(
-                    f"{self.manifest_path(step)} lists no {suffix} file (written by a run "
+                    f"{self.manifest_path(step)} lists no {name} (written by a run "
                     "with another number of workers?)")
-            arrays.update(self._read_checked(step, suffix, files[suffix]))
+            arrays.update(self._read_checked(name, files[name]))
         return Checkpoint(step, unpack(manifest["state"], arrays), arrays,
                           self.manifest_path(step))
 
-    def usable_steps(self, suffixes=()):
-        """`(steps that read back whole, newest first; {path: problem})`."""
-        good, problems = [], {}
-        for step in reversed(self.steps()):
-            try:
-                self.load(step, suffixes)
-                good.append(step)
-            except CheckpointError as error:
-                problems[self.manifest_path(step)] = str(error)
-        return good, problems
+    def latest(self, suffixes=(), at_most=None):
+        """The newest checkpoint (at step `at_most` or before) that reads back whole.
 
-    def latest(self, suffixes=(), below=None):
-        """The newest checkpoint that reads back whole (before `below`), or None.
-
-        Warns for every newer damaged one it skips.
+        Returns None if there is none; warns for every newer damaged one it
+        skips.
 
         Raises:
             CheckpointError: checkpoints exist but none is usable; the
                 message names every file and what is wrong with it.
         """
-        steps = [s for s in reversed(self.steps()) if below is None or s < below]
+        steps = [s for s in reversed(self.steps()) if at_most is None or s <= at_most]
         problems = []
         for step in steps:
             try:

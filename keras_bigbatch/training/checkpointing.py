@@ -31,7 +31,14 @@ a barrier, and only then does worker 0 write the arrays and the manifest
 that makes checkpoint N exist. On restart the workers agree on the newest
 checkpoint that every one of them can read. The folder must be one that
 every worker reads (a shared disk or `gs://`), as for Keras's BackupAndRestore.
-TensorFlow only, like the trainer.
+
+Per step the callback counts and reads the clock (and, multi-worker, makes
+one small all-gather); it uses a batch-end hook, which costs nothing extra
+on TensorFlow, where Keras converts every step's logs to Python numbers
+anyway (its TensorFlow backend dispatches callbacks synchronously). A
+resumed epoch's metric totals are added after its first step, so the
+trainer's compiled metrics must be sums (Keras's Mean-based `loss` and
+`accuracy` are). TensorFlow only, like the trainer.
 """
 
 import copy
@@ -50,9 +57,11 @@ from keras_bigbatch.training.preemption import Preempted
 _FREE = ("checkpoint",)
 
 
-def settings(config, num_replicas):
-    """What must not change between a run and its resumption (a flat dict)."""
-    flat = {"num_replicas": num_replicas}
+def settings(config, num_replicas, num_workers=1):
+    """What must not change between a run and its resumption (a flat dict):
+    the config but its `checkpoint` section, and the replicas and workers
+    (each replica keeps its own share of the running metric totals)."""
+    flat = {"num_replicas": num_replicas, "num_workers": num_workers}
 
     def walk(value, prefix):
         if isinstance(value, dict):
@@ -75,17 +84,27 @@ def settings_differences(saved, current):
     return lines
 
 
-def check_settings(directory, config, num_replicas):
+def num_workers(strategy):
+    """Worker processes of a `tf.distribute` strategy (1 unless multi-worker)."""
+    from keras_bigbatch.distribute import strategy as strategy_lib
+
+    if not strategy_lib.is_multi_worker(strategy):
+        return 1
+    return strategy.num_replicas_in_sync // max(1, len(strategy.extended.worker_devices))
+
+
+def check_settings(directory, config, strategy):
     """Raises `CheckpointError` if `directory`'s newest readable manifest was
     written with other settings (lists every differing key). Reads JSON only."""
     store = CheckpointStore(directory)
+    current = settings(config, strategy.num_replicas_in_sync, num_workers(strategy))
     for step in reversed(store.steps()):
         try:
             manifest = store.read_manifest(step)
         except CheckpointError:
             continue
         saved = manifest["state"].get("settings", {})
-        differences = settings_differences(saved, settings(config, num_replicas))
+        differences = settings_differences(saved, current)
         if differences:
             raise CheckpointError(
                 f"{directory} holds run {config['name']!r} trained with other settings; "
@@ -119,6 +138,20 @@ class _Agreement:
     def barrier(self):
         self([0])
 
+    def any(self, flag):
+        """True on every worker if `flag` is True on any."""
+        return bool(self([bool(flag)]).max())
+
+
+def agree_any(strategy, flag):
+    """`flag` OR-ed over every worker of a multi-worker strategy (else `flag`);
+    every worker must call it at the same point."""
+    from keras_bigbatch.distribute import strategy as strategy_lib
+
+    if not strategy_lib.is_multi_worker(strategy):
+        return bool(flag)
+    return _Agreement(strategy).any(flag)
+
 
 class RunCheckpointer(keras.callbacks.Callback):
     """Saves a trainer run every `every_steps` updates or `every_seconds`, and resumes it.
@@ -148,7 +181,7 @@ class RunCheckpointer(keras.callbacks.Callback):
         self.config, self.strategy = config, strategy
         self.components, self.epoch_steps = components, epoch_steps
         self.watch, self.verbose = watch, verbose
-        self.settings = settings(config, strategy.num_replicas_in_sync)
+        self.settings = settings(config, strategy.num_replicas_in_sync, num_workers(strategy))
         from keras_bigbatch.distribute import strategy as strategy_lib
 
         self.multi_worker = strategy_lib.is_multi_worker(strategy)
@@ -172,22 +205,32 @@ class RunCheckpointer(keras.callbacks.Callback):
         """The checkpoint to resume from (every worker the same), or None."""
         if not self.multi_worker:
             return self.store.latest()
-        good, problems = self.store.usable_steps(self._suffixes())
-        for path, problem in problems.items():
-            warnings.warn(f"Skipping a damaged checkpoint: {problem}.", stacklevel=3)
-        bound = None
+        # Newest first; a step is chosen only once every worker read it whole.
+        bound, any_steps = None, bool(self.store.steps())
+        if self._agree.any(any_steps) and not any_steps:
+            raise CheckpointError(
+                f"Worker {self.task} finds no checkpoint in {self.store.directory}, another "
+                "worker does: every worker must read the chief's folder (a shared disk or "
+                "gs://).")
         while True:
-            mine = max([s for s in good if bound is None or s <= bound], default=-1)
+            try:
+                checkpoint = self.store.latest(self._suffixes(), at_most=bound)
+            except CheckpointError as error:
+                checkpoint, failure = None, error
+            else:
+                failure = None
+            mine = -1 if checkpoint is None else checkpoint.step
             chosen = int(self._agree([mine]).min())
             if chosen < 0:
-                if self.store.steps():
-                    raise CheckpointError(
-                        f"No checkpoint in {self.store.directory} is usable by every worker: "
-                        + "; ".join(problems.values()) + ". Remove the folder to start over.")
+                if self._agree.any(any_steps):
+                    raise failure or CheckpointError(
+                        f"No checkpoint in {self.store.directory} is usable by every worker.")
                 return None
-            if int(self._agree([chosen in good]).min()):
-                return self.store.load(chosen, self._suffixes())
-            bound = chosen - 1
+            if not self._agree.any(mine != chosen):
+                return checkpoint
+            # Someone cannot read a newer one: all look again at `chosen` and
+            # before (the minimum falls until every worker reads the same).
+            bound = chosen
 
     def restore(self):
         """Loads the newest usable checkpoint into the model and the components.
@@ -210,20 +253,28 @@ class RunCheckpointer(keras.callbacks.Callback):
             raise CheckpointError(
                 f"{checkpoint.path} was written by run {self.config['name']!r} with other "
                 "settings; differing keys:\n  " + "\n  ".join(differences))
+        if self.task == 0:  # damaged newer ones must not outrank the next saves
+            self.store.discard_newer(checkpoint.step)
         run_state.build_optimizer(self.model, self.strategy)
-        run_state.restore(self.model, checkpoint.arrays, self.strategy,
-                          groups=("model", "optimizer"))
+        try:
+            run_state.restore(self.model, checkpoint.arrays, self.strategy,
+                              groups=("model", "optimizer"))
+        except ValueError as error:
+            raise CheckpointError(f"{checkpoint.path}: {error}") from None
         self.history = copy.deepcopy(state["history"])
         self.epoch, self.batches_done = state["epoch"], state["batches_done"]
         self.wall_time_before = state["wall_time_s"]
         for name, component in self.components.items():
             if name in state["components"]:
                 component.set_state(state["components"][name])
+            else:
+                warnings.warn(f"{checkpoint.path} holds no state for callback {name}: it "
+                              "starts afresh, and the resumed run may differ.", stacklevel=2)
         if self.batches_done:
             self._metrics = checkpoint.arrays
             self._resume_epoch = self.epoch
         self._last_save_step = checkpoint.step
-        if self.verbose and self.task == 0:
+        if self.verbose:  # every worker: they must all say the same
             where = ("finished" if state["finished"] else
                      f"epoch {self.epoch + 1}, {self.batches_done} of "
                      f"{self.epoch_steps(self.epoch)} steps done")
@@ -252,15 +303,19 @@ class RunCheckpointer(keras.callbacks.Callback):
             self.store.save_arrays(step, run_state.capture(self.model, self.strategy, True),
                                    suffix)
             self._agree.barrier()  # every worker's shares are on disk
-            workers = self.strategy.extended._num_workers if hasattr(
-                self.strategy.extended, "_num_workers") else 1
-            extra = {f".worker-{i}.npz": None for i in range(workers)}
-        path = self.store.manifest_path(step)
+            extra = {f".worker-{i}.npz": None for i in range(num_workers(self.strategy))}
+        path, failure = self.store.manifest_path(step), None
         if self.task == 0:
             arrays = run_state.capture(self.model, self.strategy)
-            path = self.store.save(step, arrays, self._state(step, finished, result), extra)
-        if self.multi_worker:
-            self._agree.barrier()  # the manifest exists before anyone moves on
+            try:
+                path = self.store.save(step, arrays, self._state(step, finished, result), extra)
+            except Exception as error:  # every worker must hear of it, or they would wait
+                failure = error
+        if self.multi_worker and self._agree.any(failure is not None):
+            raise failure or RuntimeError(
+                f"Worker 0 could not write checkpoint {path}; see its log.")
+        if failure is not None:
+            raise failure
         self._last_save_step, self._last_save_time = step, time.monotonic()
         self.saved.append(path)
         return path

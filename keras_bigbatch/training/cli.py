@@ -87,11 +87,22 @@ def _overrides(args):
 
 
 def _check_writable(folder):
+    """Creates `folder` (local, or any `tf.io.gfile` path such as `gs://`) and
+    checks that a file can be written there."""
     try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
-    except OSError as error:
+        if "://" not in folder:
+            os.makedirs(folder, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder):
+                pass
+            return
+        import tensorflow as tf
+
+        probe = f"{folder.rstrip('/')}/.keras_bigbatch-write-test-{os.getpid()}"
+        tf.io.gfile.makedirs(folder)
+        with tf.io.gfile.GFile(probe, "w") as stream:
+            stream.write("ok")
+        tf.io.gfile.remove(probe)
+    except Exception as error:  # OSError locally; tf.errors.OpError for gfile paths
         raise UsageError(f"--output {folder!r} cannot be written: {error}. "
                          "Give a folder you can write to.") from None
 
@@ -156,8 +167,7 @@ def _prepare(args):
         for batch in batches:
             trainer.source(config).steps_per_epoch(batch)
         trainer.device_settings(config, strategy)
-        checkpointing.check_settings(_checkpoint_dir(output, config), config,
-                                     strategy.num_replicas_in_sync)
+        checkpointing.check_settings(_checkpoint_dir(output, config), config, strategy)
     checkpoint_root = output  # the chief's: every worker resumes from it
     output = _worker_output(output, strategy)
     _check_writable(output)
@@ -169,20 +179,23 @@ def _checkpoint_dir(output, config):
 
 
 def _train(args, recipe, configs, panels, output, strategy, checkpoint_root, watch):
+    from keras_bigbatch.training import checkpointing
     from keras_bigbatch.training import trainer
 
     print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
           f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
     results = []
     start = time.perf_counter()
-    for config in configs:
-        if watch.requested and results:  # SIGTERM after the previous run's last step
-            raise Preempted(results[-1]["updates"], output)
+    for index, config in enumerate(configs):
+        # SIGTERM after the previous run's last step (every worker decides the same)
+        if index and checkpointing.agree_any(strategy, watch.requested):
+            raise Preempted(results[-1]["updates"],
+                            _checkpoint_dir(checkpoint_root, configs[index - 1]))
         result = trainer.train(config, strategy, checkpoint_dir=_checkpoint_dir(
             checkpoint_root, config), preemption=watch)
         model = result.pop("model")
         run_folder = os.path.join(output, config["name"])
-        os.makedirs(run_folder, exist_ok=True)
+        _check_writable(run_folder)
         model.save(os.path.join(run_folder, "model.keras"))
         report.write_history(os.path.join(run_folder, "history.json"), result)
         results.append(result)

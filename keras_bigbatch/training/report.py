@@ -1,5 +1,6 @@
 """Results tables, JSON and the paper-style plot of a recipe's runs."""
 
+import io
 import json
 import math
 import os
@@ -35,16 +36,29 @@ def format_table(results):
 
 
 def _atomic_write(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Writes via `write(stream)` to a temporary name, then renames: never a
+    half-written file. Local paths and any `tf.io.gfile` path (`gs://`)."""
+    buffer = io.BytesIO()
+    write(buffer)
+    if "://" not in str(path):
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(buffer.getvalue())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(os.path.dirname(str(path)))
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with tf.io.gfile.GFile(tmp, "wb") as stream:
+        stream.write(buffer.getvalue())
+    tf.io.gfile.rename(tmp, path, overwrite=True)
 
 
 def write_history(path, result):

@@ -38,7 +38,8 @@ def variables(model):
             if id(variable) in seen:
                 continue
             seen.add(id(variable))
-            found.append((f"{group}/{index}:{variable.path}", variable))
+            # Not the path: Keras numbers names per process (sgd, sgd_1, ...).
+            found.append((f"{group}/{index}", variable))
             index += 1
     return found
 
@@ -70,11 +71,6 @@ def capture(model, strategy=None, local_only=False):
         for index, component in enumerate(_components(strategy, variable)):
             arrays[f"{key}/{index}"] = np.asarray(component.numpy())
     return arrays
-
-
-def describe(model):
-    """`{key: [shape, dtype]}` of `variables(model)`: what a checkpoint must match."""
-    return {key: [list(variable.shape), str(variable.dtype)] for key, variable in variables(model)}
 
 
 def build_optimizer(model, strategy=None):
@@ -116,7 +112,7 @@ def restore(model, arrays, strategy=None, groups=GROUPS, add=False):
         for component, value in zip(components, saved):
             if tuple(value.shape) != tuple(component.shape):
                 raise ValueError(
-                    f"The checkpoint's {key} has shape {value.shape}, the model's "
+                    f"The checkpoint's {key} ({variable.path}) has shape {value.shape}, the model's "
                     f"{tuple(component.shape)}: the checkpoint belongs to another model.")
             component.assign(value + component.numpy() if add else value)
     if missing:

@@ -144,3 +144,24 @@ def test_console_script_lists_recipes():
     assert listing.returncode == 0, listing.stderr[-2000:]
     for name in ("generalization_gap", "layerwise_optimizers", "digits", "fashion_mnist", "mlp"):
         assert name in listing.stdout
+
+
+def test_output_and_checkpoints_to_a_gfile_path(capsys):
+    # gs:// in real use; TensorFlow's in-memory file system here.
+    import tensorflow as tf
+
+    out = "ram://keras_bigbatch_cli_test/out"
+    args = ["train", RECIPE, "--runs", "A", "--size", "smoke", "--output", out,
+            "--set", "checkpoint.every_steps=20"]
+    assert main(args) == 0
+    names = tf.io.gfile.listdir(f"{out}/A/checkpoints")
+    assert sorted(n for n in names if n.endswith(".json")) == [
+        "ckpt-00000020.json", "ckpt-00000040.json", "ckpt-00000042.json"]
+    with tf.io.gfile.GFile(f"{out}/results.json") as stream:
+        row = json.loads(stream.read())["results"][0]
+    assert row["updates"] == 42
+    model = keras.saving.load_model(f"{out}/A/model.keras")
+    assert int(model.optimizer.iterations.numpy()) == 42
+    capsys.readouterr()
+    assert main(args) == 0  # rerun: the finished run comes back from its checkpoint
+    assert "step 42 (finished)" in capsys.readouterr().out

@@ -80,7 +80,7 @@ echo "== keras $INSTALLED from $FLOOR_DIR (the floor in pyproject.toml) over $VE
 # that exercise the same trainer calls as tests/training) or the packaging
 # checks, which are not library code.
 export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
-exec "$VENV/bin/python" -m pytest -q \
+exec "$VENV/bin/python" -m pytest -q -n "${KERAS_BIGBATCH_TEST_WORKERS:-2}" --dist loadgroup \
   tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \
   tests/distribute tests/data tests/training tests/backends tests/durations_test.py \
   tests/arguments_test.py "$@"

@@ -77,7 +77,8 @@ DEFAULTS = {
     "checkpoint": {
         # save after every N-th update (None: by time only)
         "every_steps": None,
-        # save when this many seconds passed since the last save (None: by steps only)
+        # save when this many seconds passed since the last save (None: by steps
+        # only; both None: only the finished run's checkpoint and SIGTERM's)
         "every_seconds": 300,
         # complete checkpoints kept (older ones are removed)
         "keep": 3,

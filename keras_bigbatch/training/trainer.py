@@ -240,6 +240,31 @@ def training_length(data, regime):
     return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
 
 
+def _fit_from(model, train_data, callbacks, first_epoch, batches_done, epochs,
+              steps_per_epoch, updates_before, scheduler):
+    """`model.fit` from step `batches_done` of epoch `first_epoch` to the end.
+
+    A mid-epoch start trains the rest of that epoch in one `fit` (its own
+    length), then the other epochs in a second. Returns Keras's History dict.
+    """
+    history = {}
+    if batches_done:  # the rest of the epoch a checkpoint stopped in
+        if scheduler is not None:
+            scheduler.resume_at(first_epoch, batches_done)
+        start_step = updates_before(first_epoch) + batches_done
+        history = model.fit(train_data(start_step), initial_epoch=first_epoch,
+                            epochs=first_epoch + 1, callbacks=callbacks, shuffle=False,
+                            verbose=0, steps_per_epoch=steps_per_epoch and (
+                                steps_per_epoch - batches_done)).history
+        first_epoch += 1
+    if first_epoch < epochs:
+        rest = model.fit(train_data(updates_before(first_epoch)), initial_epoch=first_epoch,
+                         epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         callbacks=callbacks, shuffle=False, verbose=0).history
+        history = {k: history.get(k, []) + list(v) for k, v in rest.items()}
+    return history
+
+
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
         preemption=None):
     """Trains a model from `build` and returns its measurements.
@@ -363,21 +388,13 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         raise ValueError("Argument `preemption` needs a `checkpoint_dir` to save to.")
 
     start = time.perf_counter()
-    history = {}
-    if batches_done:  # the rest of the epoch a checkpoint stopped in, then the others
+    try:
+        history = _fit_from(model, train_data, run_callbacks, first_epoch, batches_done,
+                            epochs, steps_per_epoch, updates_before, scheduler)
+    except BaseException:  # Preempted, KeyboardInterrupt: fit skipped on_train_end
         if scheduler is not None:
-            scheduler.resume_at(first_epoch, batches_done)
-        start_step = updates_before(first_epoch) + batches_done
-        part = model.fit(train_data(start_step), initial_epoch=first_epoch,
-                         epochs=first_epoch + 1, callbacks=run_callbacks, shuffle=False,
-                         verbose=0, steps_per_epoch=steps_per_epoch and (
-                             steps_per_epoch - batches_done)).history
-        history, first_epoch = part, first_epoch + 1
-    if first_epoch < epochs:
-        rest = model.fit(train_data(updates_before(first_epoch)), initial_epoch=first_epoch,
-                         epochs=epochs, steps_per_epoch=steps_per_epoch,
-                         callbacks=run_callbacks, shuffle=False, verbose=0).history
-        history = {k: history.get(k, []) + list(v) for k, v in rest.items()}
+            scheduler.on_train_end()  # restores the warning filters it changed
+        raise
     wall_time = time.perf_counter() - start
     if checkpointer is not None:  # every session's epochs
         history, wall_time = checkpointer.history, checkpointer.wall_time_s()

@@ -113,11 +113,11 @@ def test_interrupted_run_keeps_the_finished_runs(tmp_path, monkeypatch, capsys):
 
     real_train, started = trainer.train, []
 
-    def train_then_interrupt(config, strategy=None, callbacks=(), verbose=True):
+    def train_then_interrupt(config, strategy=None, callbacks=(), verbose=True, **checkpoints):
         if started:
             raise KeyboardInterrupt  # Ctrl-C during the second run
         started.append(config["name"])
-        return real_train(config, strategy, callbacks, verbose)
+        return real_train(config, strategy, callbacks, verbose, **checkpoints)
 
     monkeypatch.setattr(trainer, "train", train_then_interrupt)
     code = main(["train", RECIPE, "--set", "schedule.epochs=1", "--output", str(tmp_path)])
@@ -130,7 +130,7 @@ def test_interrupted_run_keeps_the_finished_runs(tmp_path, monkeypatch, capsys):
 def test_a_failure_during_training_is_not_reported_as_bad_input(tmp_path, monkeypatch):
     from keras_bigbatch.training import trainer
 
-    def broken_train(config, strategy=None, callbacks=(), verbose=True):
+    def broken_train(config, strategy=None, callbacks=(), verbose=True, **checkpoints):
         raise ValueError("NaN loss")  # e.g. raised by Keras mid-run
 
     monkeypatch.setattr(trainer, "train", broken_train)

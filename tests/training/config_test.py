@@ -104,7 +104,8 @@ def test_merge_applies_changes_in_order():
 def test_merge_errors():
     with pytest.raises(ValueError, match=re.escape(
             "Unknown config key 'sched.epochs': a dotted key starts with one of the sections "
-            "('data', 'model', 'optimizer', 'schedule', 'loss', 'evaluation', 'batch_growth').")):
+            "('data', 'model', 'optimizer', 'schedule', 'loss', 'evaluation', 'batch_growth', "
+            "'checkpoint').")):
         merge(BASE, {"sched.epochs": 1})
     with pytest.raises(ValueError, match=re.escape(
             "Config section 'model' must be a dict. Received: model='mlp'")):
@@ -142,7 +143,8 @@ def test_regime():
 
 @pytest.mark.parametrize("changes, message", [
     ({"batch": 8, "zz": 1}, "Unknown config key(s) ['batch', 'zz']; valid top-level keys are "
-                            "['batch_growth', 'data', 'evaluation', 'jit_compile', 'loss', 'model', 'name', "
+                            "['batch_growth', 'checkpoint', 'data', 'evaluation', 'jit_compile', 'loss', 'model', "
+                            "'name', "
                             "'optimizer', 'precision', 'schedule', 'seed']."),
     ({"model.hiden_units": (8,)}, "Unknown key(s) ['model.hiden_units']; `model` accepts "
                                   "['hidden_units', 'name', 'normalization', "

@@ -135,9 +135,6 @@ class _Agreement:
         values = tf.constant(np.asarray(values, np.int64).reshape(1, -1))
         return np.asarray(self._gather(values))  # [replicas, len(values)]
 
-    def barrier(self):
-        self([0])
-
     def any(self, flag):
         """True on every worker if `flag` is True on any."""
         return bool(self([bool(flag)]).max())
@@ -195,7 +192,6 @@ class RunCheckpointer(keras.callbacks.Callback):
         self._metrics = None  # the resumed epoch's metric totals, set at its start
         self._resume_epoch = None
         self._epoch_start_step = 0
-        self.saved = []  # manifests written by this process
 
     # ----- restoring
     def _suffixes(self):
@@ -207,11 +203,12 @@ class RunCheckpointer(keras.callbacks.Callback):
             return self.store.latest()
         # Newest first; a step is chosen only once every worker read it whole.
         bound, any_steps = None, bool(self.store.steps())
-        if self._agree.any(any_steps) and not any_steps:
+        seen = self._agree([any_steps])
+        if seen.max() != seen.min():  # every worker raises, so none waits for the others
             raise CheckpointError(
-                f"Worker {self.task} finds no checkpoint in {self.store.directory}, another "
-                "worker does: every worker must read the chief's folder (a shared disk or "
-                "gs://).")
+                f"Some workers find checkpoints in {self.store.directory} and some do not "
+                f"(worker {self.task}: {'some' if any_steps else 'none'}): every worker must "
+                "read the chief's folder (a shared disk or gs://).")
         while True:
             try:
                 checkpoint = self.store.latest(self._suffixes(), at_most=bound)
@@ -299,10 +296,17 @@ class RunCheckpointer(keras.callbacks.Callback):
         """Writes checkpoint `step` (every worker takes part); returns its manifest path."""
         extra = None
         if self.multi_worker:
-            suffix = self._suffixes()[0]
-            self.store.save_arrays(step, run_state.capture(self.model, self.strategy, True),
-                                   suffix)
-            self._agree.barrier()  # every worker's shares are on disk
+            failure = None
+            try:
+                self.store.save_arrays(step, run_state.capture(self.model, self.strategy, True),
+                                       self._suffixes()[0])
+            except Exception as error:
+                failure = error
+            # A barrier (every worker's shares are on disk) that also tells every
+            # worker if one failed, so that none waits for the others forever.
+            if self._agree.any(failure is not None):
+                raise failure or RuntimeError(
+                    f"Another worker could not write its part of checkpoint {step}; see its log.")
             extra = {f".worker-{i}.npz": None for i in range(num_workers(self.strategy))}
         path, failure = self.store.manifest_path(step), None
         if self.task == 0:
@@ -317,7 +321,6 @@ class RunCheckpointer(keras.callbacks.Callback):
         if failure is not None:
             raise failure
         self._last_save_step, self._last_save_time = step, time.monotonic()
-        self.saved.append(path)
         return path
 
     def save_final(self, result):

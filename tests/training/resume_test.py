@@ -202,27 +202,52 @@ def test_sigterm_saves_at_the_next_step_exits_143_and_resumes_exactly(tmp_path, 
     assert_same_run(run_state(tmp_path), want)
 
 
-def test_two_workers_one_killed_then_both_rerun_is_exact(tmp_path):
-    def launch(output):
-        workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
-        procs = []
-        for index in range(2):
-            env = dict(os.environ, TF_CONFIG=json.dumps({
-                "cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
-            procs.append(start(output, ["--strategy", "multi-worker"], env))
-        return procs
+def launch_workers(output, extra=()):
+    """The command on 2 worker processes on 127.0.0.1 (worker 0 is the chief)."""
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    procs = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({
+            "cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        procs.append(start(output, ["--strategy", "multi-worker", *extra], env))
+    return procs
 
-    reference_output = tmp_path / "reference"
-    for proc in launch(reference_output):
+
+@pytest.fixture(scope="module")
+def two_worker_reference(tmp_path_factory):
+    output = tmp_path_factory.mktemp("reference-two-workers")
+    for proc in launch_workers(output):
         finish(proc)
+    return run_state(output)
+
+
+def test_two_workers_one_killed_then_both_rerun_is_exact(tmp_path, two_worker_reference):
     output = tmp_path / "run"
-    saved, where = kill_at_random(launch, output)  # worker 1 first, then the chief
-    texts = [finish(proc) for proc in launch(output)]
+    saved, where = kill_at_random(launch_workers, output)  # worker 1 first, then the chief
+    texts = [finish(proc) for proc in launch_workers(output)]
     for text in texts:  # every worker resumes from the same step
         assert f"ckpt-{saved[-1]:08d}.json: step {saved[-1]}" in text, f"{where}\n{text}"
-    want = run_state(reference_output)
+    want = two_worker_reference
     assert_same_run(run_state(output), want)
     # worker 1 wrote its copy of the model into output/worker-1: the same run
     worker_model = keras.saving.load_model(output / "worker-1" / "A" / "model.keras")
     for a, b in zip(worker_model.weights, want[0]):
         assert np.array_equal(np.asarray(a), b)
+
+
+def test_two_workers_sigterm_to_one_stops_both_at_the_same_step(tmp_path, two_worker_reference):
+    rare = ["--set", "checkpoint.every_steps=1000"]  # SIGTERM's save only
+    chief, worker = launch_workers(tmp_path, rare)
+    for line in chief.stdout:  # wait for an epoch
+        if "epoch 1/3" in line:
+            break
+    worker.send_signal(signal.SIGTERM)  # only worker 1 hears it
+    texts = [finish(proc, expect=143) for proc in (chief, worker)]
+    steps = checkpoint_steps(tmp_path)
+    assert len(steps) == 1 and 21 <= steps[0] < 63, steps
+    for text in texts:
+        assert f"after saving step {steps[0]}" in text, text
+    texts = [finish(proc) for proc in launch_workers(tmp_path, rare)]
+    for text in texts:
+        assert f"ckpt-{steps[0]:08d}.json: step {steps[0]} (" in text, text
+    assert_same_run(run_state(tmp_path), two_worker_reference)

@@ -8,7 +8,8 @@
 RECIPE is a registered name (`keras-bigbatch list`) or a recipe file.
 `--set` takes dotted keys (`schedule.batch_size=1024`, `data.dir=/data`,
 `seed=1`), each parsed to the type of the value it replaces, and applies to
-every run. `--output DIR` (default `results/RECIPE`) receives
+every run. `--output DIR` (default `results/RECIPE`, `results/RECIPE-smoke`
+with `--size smoke`) receives
 `results.json` (rewritten after every run, so an interrupted table keeps its
 finished rows), `results.png`, and per run `RUN/model.keras` and
 `RUN/history.json`. Under a multi-worker strategy worker i > 0 writes into
@@ -66,7 +67,7 @@ def _parser():
                        help="with --strategy mirrored: mirror over N logical CPU devices")
     train.add_argument("--seed", type=int, default=None, help="shorthand for --set seed=N")
     train.add_argument("--output", "--out", dest="output", default=None,
-                       help="output folder (default: results/RECIPE)")
+                       help="output folder (default: results/RECIPE, or results/RECIPE-smoke)")
     train.add_argument("--deterministic", action="store_true",
                        help="op determinism: a resumed run equals an uninterrupted one "
                             "bit for bit (slower on GPUs)")
@@ -143,7 +144,8 @@ def _prepare(args):
     wanted = args.runs.split(",") if args.runs else None
     configs = recipes_lib.run_configs(recipe, wanted, _overrides(args))
     panels = report.check_panels(recipe.get("report", {}).get("panels", ["test_accuracy"]))
-    output = args.output or os.path.join("results", recipe["name"])
+    output = args.output or os.path.join(  # per size: a smoke run never meets a full one's checkpoints
+        "results", recipe["name"] + ("" if args.size == "default" else f"-{args.size}"))
     _check_writable(output)
 
     from keras_bigbatch.distribute import get_strategy

@@ -165,3 +165,11 @@ def test_output_and_checkpoints_to_a_gfile_path(capsys):
     capsys.readouterr()
     assert main(args) == 0  # rerun: the finished run comes back from its checkpoint
     assert "step 42 (finished)" in capsys.readouterr().out
+
+
+def test_default_output_is_per_size(tmp_path, monkeypatch):
+    # A smoke run and a full run of one recipe never share checkpoints.
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", RECIPE, "--runs", "A", "--size", "smoke"]) == 0
+    assert (tmp_path / "results" / "digits-smoke" / "A" / "model.keras").exists()
+    assert not (tmp_path / "results" / "digits").exists()

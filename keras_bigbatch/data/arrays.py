@@ -1,5 +1,7 @@
 """`ArraySource`: a data source held in memory as numpy arrays."""
 
+import functools
+
 import numpy as np
 
 from keras_bigbatch.arguments import check_positive_int
@@ -19,11 +21,14 @@ class ArraySource(DataSource):
         train: `(x, y)` training arrays, first axis = examples.
         test: `(x, y)` test arrays.
         num_classes: number of classes (default: 1 + the largest label).
+        validation: `(x, y)` validation arrays, or None (see `hold_out`).
     """
 
-    def __init__(self, name, train, test, num_classes=None):
+    def __init__(self, name, train, test, num_classes=None, validation=None):
         self.name = name
         self._arrays = {"train": tuple(map(_read_only, train)), "test": tuple(map(_read_only, test))}
+        if validation is not None:
+            self._arrays["validation"] = tuple(map(_read_only, validation))
         for x, y in self._arrays.values():
             check_examples(x, y)
         if num_classes is None:
@@ -35,7 +40,25 @@ class ArraySource(DataSource):
         return self._arrays[split]
 
     def num_examples(self, split):
+        if split not in self._arrays:
+            raise ValueError(f"Data source {self.name!r} has no {split!r} split; it has "
+                             f"{sorted(self._arrays)}. Received: split={split!r}")
         return len(self._arrays[split][0])
+
+    def has_split(self, split):
+        return split in self._arrays
+
+    def hold_out(self, count):
+        """See `DataSource.hold_out`: examples `permutation(seed 0)[:count]`
+        of the training split become the "validation" split."""
+        check_positive_int("validation_examples", count)
+        total = self.num_examples("train")
+        if count >= total:
+            raise ValueError(
+                f"Argument `evaluation.validation_examples` ({count}) must be smaller than "
+                f"the training split of {self.name!r} ({total} examples). "
+                f"Received: validation_examples={count}")
+        return _held_out(self, count)
 
     @property
     def num_classes(self):
@@ -81,6 +104,15 @@ class ArraySource(DataSource):
         steps = count // global_batch_size
         return tf.data.Dataset.range(steps).map(
             batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+
+
+@functools.lru_cache(maxsize=4)
+def _held_out(source, count):  # cached: a run builds its source several times
+    x, y = source.arrays("train")
+    order = np.random.default_rng(0).permutation(len(x))
+    held, kept = order[:count], np.sort(order[count:])
+    return ArraySource(source.name, (x[kept], y[kept]), source.arrays("test"),
+                       num_classes=source.num_classes, validation=(x[held], y[held]))
 
 
 def take_examples(arrays, count, name):

@@ -14,8 +14,10 @@ training (split "train"): endless, shuffled, only full global batches;
 with `input_context` (tf.distribute): worker w of W yields slice w of every
     global batch, cut into per-replica batches of B / num_replicas_in_sync,
     so over all replicas step t sees exactly global batch t.
-evaluation (split "test", or training=False): one pass in order, the last
-    partial batch kept.
+evaluation (split "test" or "validation", or training=False): one pass in
+    order, the last partial batch kept.
+validation: only on a source from `hold_out(count)`, which moves a fixed
+    draw of `count` training examples into a "validation" split.
 ```
 
 Subclasses implement `num_examples`, `num_classes`, `element_spec` and
@@ -28,7 +30,7 @@ from keras_bigbatch.arguments import check_non_negative_int
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.distribute.batching import per_replica_batch_size
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
 
 
 class DataSource:
@@ -41,8 +43,29 @@ class DataSource:
     name = "source"
 
     def num_examples(self, split):
-        """Examples in `split` ("train" or "test")."""
+        """Examples in `split` ("train", "test"; "validation" after `hold_out`)."""
         raise NotImplementedError
+
+    def hold_out(self, count):
+        """This source with `count` training examples moved to a "validation" split.
+
+        The held-out examples are a fixed draw (the same for every run seed,
+        so tuner trials are compared on the same examples); the training split
+        keeps the others in their order.
+
+        Raises:
+            ValueError: the source cannot hold examples out (only in-memory
+                sources can), or `count` leaves no training example.
+        """
+        raise ValueError(
+            f"Data source {self.name!r} cannot hold out a validation split "
+            f"(evaluation.validation_examples={count}): only in-memory sources "
+            "(ArraySource: fashion_mnist, digits) can. Use one of those, or "
+            "evaluation.validation_examples=0.")
+
+    def has_split(self, split):
+        """Whether `dataset(split, ...)` can be built."""
+        return split in ("train", "test")
 
     @property
     def num_classes(self):
@@ -83,6 +106,11 @@ class DataSource:
         """
         if split not in SPLITS:
             raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
+        if not self.has_split(split):
+            raise ValueError(
+                f"Data source {self.name!r} has no {split!r} split: `hold_out(count)` "
+                "(config: evaluation.validation_examples) makes one. Received: "
+                f"split={split!r}")
         check_positive_int("global_batch_size", global_batch_size)
         check_non_negative_int("start_step", start_step)
         training = split == "train" if training is None else training

@@ -25,11 +25,12 @@ def build(config, strategy=None):
 
 
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-        preemption=None):
+        preemption=None, *, epochs=None, initial_epoch=0):
     """Trains a model from `build` (resuming from `checkpoint_dir`); see `trainer.fit`."""
     from keras_bigbatch.training import trainer
 
-    return trainer.fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption)
+    return trainer.fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption,
+                       epochs=epochs, initial_epoch=initial_epoch)
 
 
 def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,

@@ -8,6 +8,7 @@ seed        seeds weights, data order and dropout
 precision   "float32", "mixed_float16", "mixed_bfloat16" or "auto" (bfloat16 on
             TPUs, float16 on GPUs, float32 on CPUs; see distribute.precision)
 jit_compile "auto" (XLA where it works), true or false
+steps_per_execution  training steps per compiled call (1; e.g. 32 on TPUs)
 data        {"source": registered data source, **its arguments}
 model       {"name": registered model, **its arguments}
 optimizer   {"name": Keras or registered optimizer, **its arguments}
@@ -51,6 +52,7 @@ DEFAULTS = {
     "seed": 0,
     "precision": "float32",
     "jit_compile": "auto",
+    "steps_per_execution": 1,
     "data": {"source": "fashion_mnist"},
     "model": {"name": "mlp"},
     "optimizer": {"name": "sgd", "momentum": 0.9},
@@ -65,6 +67,13 @@ DEFAULTS = {
         "distance_points": 0,
         # also measure accuracy on the whole training set at the end
         "train_accuracy": True,
+        # measure accuracy on the test split (off for tuner trials, which must
+        # not see the test set)
+        "test_accuracy": True,
+        # hold out this many training examples (a fixed draw, the same for every
+        # seed) as the validation split; its accuracy is logged as
+        # `val_accuracy` whenever test accuracy is (0 = no validation split)
+        "validation_examples": 0,
     },
     "batch_growth": {
         # grow the global batch by 1/decay at each schedule boundary instead of
@@ -84,7 +93,7 @@ DEFAULTS = {
         "keep": 3,
     },
 }
-_TOP_LEVEL = ("name", "seed", "precision", "jit_compile")
+_TOP_LEVEL = ("name", "seed", "precision", "jit_compile", "steps_per_execution")
 
 
 def _schedule_arguments():
@@ -180,6 +189,7 @@ def resolve(config):
     if isinstance(jit, str) and jit.lower() in _TRUE + _FALSE:
         resolved["jit_compile"] = jit = jit.lower() in _TRUE
     check_choice("jit_compile", jit, JIT_COMPILE)
+    check_positive_int("steps_per_execution", resolved["steps_per_execution"])
     name = resolved["name"]
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(
@@ -192,6 +202,8 @@ def resolve(config):
     check_positive_int("evaluation.batch_size", evaluation["batch_size"])
     check_non_negative_int("evaluation.distance_points", evaluation["distance_points"])
     check_bool("evaluation.train_accuracy", evaluation["train_accuracy"])
+    check_bool("evaluation.test_accuracy", evaluation["test_accuracy"])
+    check_non_negative_int("evaluation.validation_examples", evaluation["validation_examples"])
     growth = resolved["batch_growth"]
     check_bool("batch_growth.enabled", growth["enabled"])
     if growth["max_batch_size"] is not None:

@@ -43,9 +43,12 @@ def _strategy(strategy):
 
 
 def source(config):
-    """The config's `DataSource` (sources cache their arrays)."""
+    """The config's `DataSource` (sources cache their arrays), with its
+    validation split held out when `evaluation.validation_examples` > 0."""
     args = dict(config["data"])
-    return data_lib.get_source(args.pop("source"), **args)
+    data = data_lib.get_source(args.pop("source"), **args)
+    held_out = config.get("evaluation", {}).get("validation_examples", 0)
+    return data.hold_out(held_out) if held_out else data
 
 
 def check_batch_sizes(config, num_replicas):
@@ -161,6 +164,7 @@ def build(config, strategy=None):
             optimizer=optimizer,
             loss=registry.build_loss(config["loss"]["name"], **loss_args),
             metrics=["accuracy"],
+            steps_per_execution=config["steps_per_execution"],
             **compile_options,
         )
     return model
@@ -189,21 +193,23 @@ class _Progress(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
             return
         parts = [f"[{self.name}] epoch {epoch + 1}/{self.epochs}"]
-        for key in ("loss", "accuracy", "test_accuracy"):
+        for key in ("loss", "accuracy", "val_accuracy", "test_accuracy"):
             if key in logs:
                 parts.append(f"{key} {logs[key]:.4f}")
         parts.append(f"{time.perf_counter() - self.start:.0f}s")
         print("  ".join(parts), file=self.stream, flush=True)
 
 
-class _TestAccuracy(keras.callbacks.Callback):
-    """Adds `test_accuracy` to the logs of every `every`-th and the last epoch."""
+class _Accuracies(keras.callbacks.Callback):
+    """Adds accuracies (`test_accuracy`, `val_accuracy`) to the logs of every
+    `every`-th and the last epoch; `datasets` maps each log key to its data."""
 
-    def __init__(self, evaluate, dataset, every, epochs):
+    def __init__(self, evaluate, datasets, every, epochs):
         super().__init__()
-        self.evaluate, self.dataset = evaluate, dataset
+        self.evaluate, self.datasets = evaluate, dict(datasets)
         self.every, self.epochs = every, epochs
-        self.epochs_measured, self.accuracies = [], []
+        self.epochs_measured = []
+        self.accuracies = {key: [] for key in self.datasets}
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
@@ -211,18 +217,23 @@ class _TestAccuracy(keras.callbacks.Callback):
 
     def get_state(self):
         return {"epochs_measured": list(self.epochs_measured),
-                "accuracies": [float(a) for a in self.accuracies]}
+                "accuracies": {k: [float(a) for a in v] for k, v in self.accuracies.items()}}
 
     def set_state(self, state):
         self.epochs_measured = list(state["epochs_measured"])
-        self.accuracies = list(state["accuracies"])
+        self.accuracies = {k: list(v) for k, v in state["accuracies"].items()}
+
+    def last(self, key):
+        """The latest `key` accuracy, or None if it is not measured."""
+        return self.accuracies[key][-1] if self.accuracies.get(key) else None
 
     def measure(self, epochs_done, logs=None):
-        accuracy = self.evaluate(self.dataset)
         self.epochs_measured.append(epochs_done)
-        self.accuracies.append(accuracy)
-        if logs is not None:
-            logs["test_accuracy"] = accuracy
+        for key, dataset in self.datasets.items():
+            accuracy = self.evaluate(dataset)
+            self.accuracies[key].append(accuracy)
+            if logs is not None:
+                logs[key] = accuracy
 
 
 def training_length(data, regime):
@@ -266,7 +277,7 @@ def _fit_from(model, train_data, callbacks, first_epoch, batches_done, epochs,
 
 
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-        preemption=None):
+        preemption=None, *, epochs=None, initial_epoch=0):
     """Trains a model from `build` and returns its measurements.
 
     With `checkpoint_dir` the run saves checkpoints there (`config["checkpoint"]`
@@ -287,6 +298,16 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             checkpoints, or None.
         preemption: a `PreemptionWatch`: on SIGTERM the run saves at the
             next step and raises `Preempted`. Needs `checkpoint_dir`.
+        epochs: stop after this many epochs of the run's schedule (None: all
+            of them). The learning rate still follows the whole schedule, so
+            a shorter fit is a prefix of the full run (Keras Tuner's
+            Hyperband budgets).
+        initial_epoch: start at this epoch of the schedule: the optimizer's
+            update counter (hence the learning rate) and the data order are
+            set to where the full run has them. The weights are the model's
+            own (Hyperband continues a trial from its saved weights; the
+            optimizer's slots start afresh). Not with `checkpoint_dir`, whose
+            checkpoint says where to start.
 
     Raises:
         CheckpointError: the newest checkpoint was written with other
@@ -294,11 +315,13 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         Preempted: stopped on SIGTERM after saving.
 
     Returns:
-        A dict: `name`, `test_accuracy`, `train_accuracy` (None when
+        A dict: `name`, `test_accuracy` (None when `evaluation.test_accuracy`
+        is off), `validation_accuracy` (None without
+        `evaluation.validation_examples`), `train_accuracy` (None when
         `evaluation.train_accuracy` is off), `updates`, `epochs`,
         `steps_per_epoch`, `wall_time_s`, `global_batch_size`,
-        `per_replica_batch_size`, `num_replicas`, `curve` (updates, test
-        accuracy), `distance` (updates, ||w - w0||; empty unless
+        `per_replica_batch_size`, `num_replicas`, `curve` (updates, and the
+        measured `test_accuracy` and `val_accuracy` at each), `distance` (updates, ||w - w0||; empty unless
         `evaluation.distance_points`), `history` (Keras's History dict) and
         `config` (the resolved config).
     """
@@ -311,6 +334,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     num_replicas = strategy.num_replicas_in_sync
     per_replica = check_batch_sizes(config, num_replicas)
     data = source(config)
+    stop_epoch = epochs
     regime = config_lib.regime(config)
     plan = config_lib.batch_growth_plan(config)
     global_batch = regime.batch_size
@@ -318,6 +342,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     dataset_size = data.num_examples("train")
     if plan is not None:
         steps_per_epoch, epochs = None, plan.epochs
+    epochs, first_epoch = _epoch_range(epochs, stop_epoch, initial_epoch, checkpoint_dir)
 
     def updates_before(epoch):
         if plan is not None:
@@ -328,13 +353,16 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         enable_multi_worker_fit()
 
     eval_batch = evaluation["batch_size"] * num_replicas
-    test_data = data.dataset("test", eval_batch)
-    if strategy_lib.device_kind(strategy) == "tpu":
-        test_data = pad_to_full_batches(test_data, eval_batch)  # TPUs need fixed shapes
+    measured = {}
+    for key, split in (("val_accuracy", "validation"), ("test_accuracy", "test")):
+        if data.has_split(split) and (split != "test" or evaluation["test_accuracy"]):
+            measured[key] = data.dataset(split, eval_batch)
+            if strategy_lib.device_kind(strategy) == "tpu":  # TPUs need fixed shapes
+                measured[key] = pad_to_full_batches(measured[key], eval_batch)
     evaluate = make_evaluator(model, strategy)
-    test_accuracy = _TestAccuracy(evaluate, test_data,
-                                  max(1, epochs // evaluation["evaluations"]), epochs)
-    run_callbacks = [test_accuracy]
+    accuracies = _Accuracies(evaluate, measured,
+                             max(1, epochs // evaluation["evaluations"]), epochs)
+    run_callbacks = [accuracies]
     distance = None
     if evaluation["distance_points"]:
         distance = WeightDistance(updates_before(epochs), evaluation["distance_points"])
@@ -365,11 +393,17 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     def epoch_steps(epoch):  # full steps of an epoch
         return updates_before(epoch + 1) - updates_before(epoch)
 
-    checkpointer, first_epoch, batches_done = None, 0, 0
+    _check_steps_per_execution(config["steps_per_execution"], epoch_steps, epochs)
+
+    batches_done = 0
+    checkpointer = None
+    if first_epoch:  # Hyperband's continuation: the schedule resumes at the epoch
+        iterations = model.optimizer.iterations
+        iterations.assign(keras.ops.cast(updates_before(first_epoch), iterations.dtype))
     if checkpoint_dir is not None:
         from keras_bigbatch.training.checkpointing import RunCheckpointer
 
-        components = {"test_accuracy": test_accuracy}
+        components = {"accuracies": accuracies}
         components.update({"distance": distance} if distance else {})
         components.update({"batch_size_scheduler": scheduler} if scheduler else {})
         for index, callback in enumerate(callbacks):
@@ -399,8 +433,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     if checkpointer is not None:  # every session's epochs
         history, wall_time = checkpointer.history, checkpointer.wall_time_s()
     epochs_run = len(history.get("loss", ()))
-    if test_accuracy.epochs_measured[-1:] != [epochs_run]:  # a callback stopped training early
-        test_accuracy.measure(epochs_run)
+    last_epoch = first_epoch + epochs_run if checkpointer is None else epochs_run
+    if accuracies.epochs_measured[-1:] != [last_epoch]:  # a callback stopped training early
+        accuracies.measure(last_epoch)
     train_accuracy = None
     if evaluation["train_accuracy"]:
         train_eval = data.dataset("train", eval_batch, training=False)
@@ -409,7 +444,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         train_accuracy = evaluate(train_eval)
     result = {
         "name": config["name"],
-        "test_accuracy": test_accuracy.accuracies[-1],
+        "test_accuracy": accuracies.last("test_accuracy"),
+        "validation_accuracy": accuracies.last("val_accuracy"),
         "train_accuracy": train_accuracy,
         "updates": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
         "epochs": epochs_run,
@@ -419,8 +455,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         "per_replica_batch_size": per_replica,
         "num_replicas": num_replicas,
         "curve": {
-            "updates": [updates_before(e) for e in test_accuracy.epochs_measured],
-            "test_accuracy": [float(a) for a in test_accuracy.accuracies],
+            "updates": [updates_before(e) for e in accuracies.epochs_measured],
+            **{key: [float(a) for a in values] for key, values in accuracies.accuracies.items()},
         },
         "distance": {
             "updates": distance.history["step"] if distance else [],
@@ -432,6 +468,44 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     if checkpointer is not None:
         checkpointer.save_final({k: v for k, v in result.items() if k != "config"})
     return result
+
+
+def _check_steps_per_execution(steps_per_execution, epoch_steps, epochs):
+    """Raises unless `steps_per_execution` divides every epoch's steps (Keras
+    would otherwise run past the epoch's end: more updates than the schedule's)."""
+    if steps_per_execution == 1:
+        return
+    lengths = sorted({epoch_steps(epoch) for epoch in range(epochs)})
+    if any(length % steps_per_execution for length in lengths):
+        divisors = sorted(d for d in range(1, lengths[0] + 1)
+                          if all(n % d == 0 for n in lengths))
+        raise ValueError(
+            f"Argument `steps_per_execution` ({steps_per_execution}) must divide the steps "
+            f"of every epoch ({lengths}); Keras would run past an epoch's end. Valid: "
+            f"{divisors}. Received: steps_per_execution={steps_per_execution}")
+
+
+def _epoch_range(schedule_epochs, epochs, initial_epoch, checkpoint_dir):
+    """`(stop, start)` epochs of a fit (see `fit`'s `epochs`, `initial_epoch`).
+
+    Raises:
+        ValueError: `epochs` not in [1, the schedule's epochs], `initial_epoch`
+            not in [0, epochs), or `initial_epoch` with a `checkpoint_dir`.
+    """
+    stop = schedule_epochs if epochs is None else epochs
+    if isinstance(stop, bool) or not isinstance(stop, int) or not 1 <= stop <= schedule_epochs:
+        raise ValueError(
+            f"Argument `epochs` must be an int in [1, {schedule_epochs}] (the run's "
+            f"schedule trains {schedule_epochs} epochs) or None. Received: epochs={epochs!r}")
+    if (isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int)
+            or not 0 <= initial_epoch < stop):
+        raise ValueError(f"Argument `initial_epoch` must be an int in [0, {stop}) (`epochs` "
+                         f"is {stop}). Received: initial_epoch={initial_epoch!r}")
+    if initial_epoch and checkpoint_dir is not None:
+        raise ValueError(
+            "Argument `initial_epoch` cannot be combined with `checkpoint_dir`: the run "
+            f"resumes where its checkpoint says. Received: initial_epoch={initial_epoch}")
+    return stop, initial_epoch
 
 
 def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,

@@ -190,8 +190,10 @@ def test_evaluation_covers_every_example_once_in_order():
 
 def test_dataset_errors():
     source = ids_source()
-    with pytest.raises(ValueError, match=r"Argument `split` must be one of \('train', 'test'\)\. "
-                                         r"Received: split='validation'"):
+    with pytest.raises(ValueError, match=r"Argument `split` must be one of \('train', "
+                                         r"'validation', 'test'\)\. Received: split='val'"):
+        source.dataset("val", BATCH)
+    with pytest.raises(ValueError, match=r"has no 'validation' split: `hold_out\(count\)`"):
         source.dataset("validation", BATCH)
     with pytest.raises(ValueError, match=r"`global_batch_size` \(10\) must be divisible by the "
                                          r"number of replicas \(4\).*\[8, 12\]"):
@@ -272,3 +274,27 @@ def test_fashion_mnist_source_follows_the_environment_variable(monkeypatch, tmp_
     monkeypatch.setenv("KERAS_BIGBATCH_FASHION_MNIST_DIR", str(tmp_path))
     with pytest.raises(DataFileError, match=re.escape(str(tmp_path))):
         fashion_mnist_source()
+
+
+def test_hold_out_moves_a_fixed_draw_to_a_validation_split():
+    source = get_source("digits")
+    held = source.hold_out(100)
+    assert held is source.hold_out(100)  # cached: a run builds its source several times
+    x, y = source.arrays("train")
+    x_train, y_train = held.arrays("train")
+    x_val, y_val = held.arrays("validation")
+    assert (len(x_train), len(x_val)) == (len(x) - 100, 100)
+    np.testing.assert_array_equal(held.arrays("test")[0], source.arrays("test")[0])
+    order = np.random.default_rng(0).permutation(len(x))
+    np.testing.assert_array_equal(x_val, x[order[:100]])
+    np.testing.assert_array_equal(x_train, x[np.sort(order[100:])])  # the rest, in order
+    np.testing.assert_array_equal(y_val, y[order[:100]])
+    assert held.has_split("validation") and not source.has_split("validation")
+    batches = list(held.dataset("validation", 64).as_numpy_iterator())
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x_val)
+    with pytest.raises(ValueError, match="has no 'validation' split"):
+        source.dataset("validation", 64)
+    with pytest.raises(ValueError, match="must be smaller than the training split"):
+        source.hold_out(len(x))
+    with pytest.raises(ValueError, match="cannot hold out a validation split"):
+        get_source("synthetic", image_size=8, train_examples=64, test_examples=8).hold_out(8)

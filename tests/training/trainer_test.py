@@ -246,3 +246,68 @@ def test_batch_growth_on_a_tpu_is_refused(monkeypatch):
     monkeypatch.setattr(strategy_lib, "device_kind", lambda strategy: "tpu")
     with pytest.raises(ValueError, match="batch_growth.enabled=true` cannot run on TPUs"):
         trainer.device_settings(resolve(growth_config()), None)
+
+
+def _accuracy(model, x, y):
+    return float(np.mean(np.argmax(model.predict(x, verbose=0), -1) == y))
+
+
+def test_validation_split_is_measured_and_the_test_split_can_stay_unseen():
+    from keras_bigbatch.training import trainer
+
+    config = digits_config(**{"evaluation.validation_examples": 200,
+                              "evaluation.test_accuracy": False})
+    result = train(config, verbose=False)
+    x_val, y_val = trainer.source(resolve(config)).arrays("validation")
+    assert len(x_val) == 200 and result["updates"] == 2 * ((1348 - 200) // 64)
+    assert result["validation_accuracy"] == pytest.approx(_accuracy(result["model"], x_val, y_val))
+    assert result["test_accuracy"] is None
+    assert "test_accuracy" not in result["history"] and len(result["history"]["val_accuracy"]) == 2
+    assert result["curve"]["val_accuracy"][-1] == result["validation_accuracy"]
+    assert "test_accuracy" not in result["curve"]
+    both = train(digits_config(**{"evaluation.validation_examples": 200}), verbose=False)
+    assert both["test_accuracy"] is not None and both["validation_accuracy"] is not None
+
+
+def test_a_fit_in_two_parts_equals_one_fit():
+    # epochs=2, then initial_epoch=2 -> 4: the learning rate (warm-up, decay at 3)
+    # and the data continue where the whole schedule has them; momentum 0, so no
+    # optimizer slots are lost between the parts
+    config = digits_config(**{"optimizer": {"name": "sgd", "momentum": 0.0},
+                              "schedule": {"batch_size": 64, "epochs": 4, "learning_rate": 0.2,
+                                           "warmup_epochs": 1, "boundaries": (3,)}})
+    whole = train(config, verbose=False)
+    model = build(config)
+    first = fit(config, model, verbose=False, epochs=2)
+    second = fit(config, model, verbose=False, epochs=4, initial_epoch=2)
+    assert (first["updates"], second["updates"]) == (2 * 21, 4 * 21)
+    assert second["epochs"] == 2 and second["curve"]["updates"][-1] == 4 * 21
+    for a, b in zip(weights(whole["model"]), weights(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"epochs": 3}, r"`epochs` must be an int in \[1, 2\]"),
+    ({"epochs": 0}, r"`epochs` must be an int in \[1, 2\]"),
+    ({"initial_epoch": 2}, r"`initial_epoch` must be an int in \[0, 2\)"),
+    ({"initial_epoch": 1, "checkpoint_dir": "unused"}, "cannot be combined with `checkpoint_dir`"),
+])
+def test_bad_epoch_range_is_named(kwargs, match):
+    config = digits_config()
+    with pytest.raises(ValueError, match=match):
+        fit(config, build(config), verbose=False, **kwargs)
+
+
+def test_steps_per_execution_trains_the_same_updates():
+    # 21 steps per epoch: 7 steps per compiled call make the same 42 updates
+    one = train(digits_config(), verbose=False)
+    seven = train(digits_config(steps_per_execution=7), verbose=False)
+    assert seven["updates"] == one["updates"] == 42
+    for a, b in zip(weights(one["model"]), weights(seven["model"])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    config = digits_config(steps_per_execution=4)
+    with pytest.raises(ValueError, match=r"must divide the steps of every epoch \(\[21\]\).*"
+                                         r"Valid: \[1, 3, 7, 21\]"):
+        fit(config, build(config), verbose=False)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        resolve(digits_config(steps_per_execution=0))

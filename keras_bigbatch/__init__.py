@@ -1,7 +1,7 @@
 """keras_bigbatch: train Keras 3 models with very large batches.
 
 Backend-agnostic parts (layers, schedules, callbacks, losses, models,
-optimizers) import only Keras. `data`, `distribute` and `training` are
+optimizers) import only Keras. `data`, `distribute`, `training` and `tuner` are
 imported on first access (`kb.data`), and import TensorFlow only when they
 build a pipeline, a strategy or a run, so the JAX and PyTorch backends never
 load it.
@@ -18,7 +18,7 @@ from keras_bigbatch import models
 from keras_bigbatch import optimizers
 from keras_bigbatch import schedules
 
-_LAZY = ("data", "distribute", "training")
+_LAZY = ("data", "distribute", "training", "tuner")
 
 
 def __getattr__(name):
@@ -28,4 +28,4 @@ def __getattr__(name):
 
 
 __all__ = ["callbacks", "data", "distribute", "layers", "losses", "models", "optimizers",
-           "schedules", "training", "__version__"]
+           "schedules", "training", "tuner", "__version__"]

@@ -34,3 +34,16 @@ def test_small_loss_discarding(tmp_path):
     results = load("small_loss_discarding").main(["--size", "smoke", "--out", str(tmp_path)])
     assert len(results) == 5 and all(
         row["test_accuracy"] > 0.8 for key, row in results.items() if key != "seed")
+
+
+def test_tuned_lars_vs_sgd(tmp_path):
+    results = load("tuned_lars_vs_sgd").main(["--size", "smoke", "--out", str(tmp_path)])
+    rows = {row["search"]: row for row in results["rows"]}
+    assert set(rows) == {"SGD-SB (untuned reference)", "tuned LARS", "tuned SGD"}
+    assert rows["tuned LARS"]["best_values"]["optimizer"] == "lars"
+    assert rows["tuned SGD"]["best_values"]["optimizer"] == "sgd"
+    assert rows["tuned LARS"]["completed"] == rows["tuned SGD"]["completed"] == 2
+    assert rows["tuned LARS"]["global_batch_size"] == 512  # the recipe's large batch at smoke size
+    for row in rows.values():
+        assert 0.1 < row["test_accuracy"] <= 1 and 0.1 < row["val_accuracy"] <= 1
+    assert (tmp_path / "results.json").exists()

@@ -3,6 +3,9 @@
     keras-bigbatch train RECIPE [--size smoke] [--set KEY=VALUE ...] [--runs A,B]
                          [--strategy NAME] [--cpu-devices N] [--output DIR]
                          [--deterministic]
+    keras-bigbatch tune RECIPE --tuner NAME --max-trials N [--output DIR] [--run NAME]
+                        [--knob KNOB=SPEC ...] [--set KEY=VALUE ...] [--size smoke]
+                        [--strategy NAME] [--objective val_accuracy] [--overwrite]
     keras-bigbatch list
 
 RECIPE is a registered name (`keras-bigbatch list`) or a recipe file.
@@ -24,6 +27,9 @@ settings changed. SIGTERM saves at the next step and exits with status 143.
 `--deterministic` turns on TensorFlow's op determinism, so that a resumed run
 equals an uninterrupted one bit for bit. Under a multi-worker strategy every
 worker reads the chief's `DIR/RUN/checkpoints/`, so DIR must be shared.
+
+`tune` searches the large-batch knobs of one run with Keras Tuner (see
+`keras_bigbatch.tuner.command`).
 
 `python -m keras_bigbatch.training RECIPE ...` is `keras-bigbatch train RECIPE ...`.
 Exit status: 0 on success, 2 for bad input (the message says what is valid;
@@ -71,6 +77,31 @@ def _parser():
     train.add_argument("--deterministic", action="store_true",
                        help="op determinism: a resumed run equals an uninterrupted one "
                             "bit for bit (slower on GPUs)")
+    tune = commands.add_parser("tune", help="search a run's large-batch knobs with Keras Tuner")
+    tune.add_argument("recipe", help="a registered recipe name (see `list`) or a recipe file")
+    tune.add_argument("--tuner", default="random", help="random, bayesian or hyperband "
+                      "(default: %(default)s)")
+    tune.add_argument("--max-trials", type=int, default=10, help="default: %(default)s")
+    tune.add_argument("--run", default=None, help="the recipe's run to tune (default: its first)")
+    tune.add_argument("--knob", dest="knobs", action="append", default=[], metavar="KNOB=SPEC",
+                      help="fix (lars), narrow to choices (sgd,lars) or to a range (0.1:10) "
+                           "a knob of the search space (repeatable)")
+    tune.add_argument("--size", choices=recipes_lib.SIZES, default="default")
+    tune.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="change a config value of the run (repeatable)")
+    tune.add_argument("--strategy", choices=STRATEGIES, default="default")
+    tune.add_argument("--cpu-devices", type=int, default=None)
+    tune.add_argument("--seed", type=int, default=None,
+                      help="the run's and the tuner's seed (default: the run's seed)")
+    tune.add_argument("--objective", default="val_accuracy",
+                      help="val_accuracy, accuracy or loss (default: %(default)s)")
+    tune.add_argument("--validation-examples", type=int, default=None,
+                      help="training examples held out for val_accuracy (default: 10%%)")
+    tune.add_argument("--top", type=int, default=5, help="best trials shown and written")
+    tune.add_argument("--output", "--out", dest="output", default=None,
+                      help="output folder (default: results/RECIPE-tune, or -tune-smoke)")
+    tune.add_argument("--overwrite", action="store_true",
+                      help="start the search afresh (default: resume the one in --output)")
     commands.add_parser("list", help="list the registered recipes, data sources and models")
     return parser
 
@@ -223,13 +254,17 @@ def _train(args, recipe, configs, panels, output, strategy, checkpoint_root, wat
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in ("train", "list") and not argv[0].startswith("-"):
+    if argv and argv[0] not in ("train", "tune", "list") and not argv[0].startswith("-"):
         argv.insert(0, "train")  # `python -m keras_bigbatch.training RECIPE ...`
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         if args.command == "list":
             return _list()
+        if args.command == "tune":
+            from keras_bigbatch.tuner import command
+
+            return command.run(args)
         prepared = _prepare(args)
     except (UsageError, ValueError) as error:  # DataFileError is a ValueError
         print(f"error: {error}", file=sys.stderr)

@@ -1,0 +1,117 @@
+"""Running a search: `make_tuner(name, hypermodel, ...)` and `search(...)`.
+
+```
+tuners:  random -> keras_tuner.RandomSearch, bayesian -> BayesianOptimization,
+         hyperband -> Hyperband with max_epochs = the run's epochs (factor 3)
+search:  tuner.search() (resumes the project in `directory` unless overwrite),
+         then the best trial's model (its best epoch, by the objective) is
+         measured once on the test split
+```
+"""
+
+import time
+
+import keras_tuner
+
+from keras_bigbatch.tuner.hypermodel import check_objective
+
+TUNERS = ("random", "bayesian", "hyperband")
+PROJECT = "search"
+
+
+def make_tuner(name, hypermodel, directory, max_trials=10, objective="val_accuracy", seed=None,
+               overwrite=False, distribution_strategy=None, **kwargs):
+    """A Keras Tuner tuner over `hypermodel` (a `BigBatchHyperModel`).
+
+    Args:
+        name: "random", "bayesian" or "hyperband".
+        hypermodel: the `BigBatchHyperModel`.
+        directory: where the tuner keeps its trials; a search started there
+            again resumes (Keras Tuner reruns the trial it was in).
+        max_trials: trials at most (Hyperband: a cap on its brackets' trials).
+        objective: a metric the trainer reports (`hypermodel.OBJECTIVES`).
+        seed: the tuner's random seed.
+        overwrite: start afresh instead of resuming.
+        distribution_strategy: the `tf.distribute.Strategy` of the trials
+            (the hypermodel's own strategy by default).
+        **kwargs: further tuner arguments (e.g. Hyperband's `factor`).
+
+    Raises:
+        ValueError: an unknown tuner name, objective or a bad `max_trials`.
+    """
+    if name not in TUNERS:
+        raise ValueError(f"Argument `tuner` must be one of {list(TUNERS)}. Received: tuner={name!r}")
+    if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
+        raise ValueError(f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
+    common = dict(objective=check_objective(objective), seed=seed, directory=str(directory),
+                  project_name=PROJECT, overwrite=overwrite,
+                  distribution_strategy=distribution_strategy or hypermodel.strategy, **kwargs)
+    if name == "hyperband":
+        common.setdefault("factor", 3)
+        tuner = keras_tuner.Hyperband(hypermodel, max_epochs=hypermodel.schedule_epochs, **common)
+        tuner.oracle.max_trials = max_trials  # Oracle.create_trial stops there
+        return tuner
+    tuner_class = {"random": keras_tuner.RandomSearch,
+                   "bayesian": keras_tuner.BayesianOptimization}[name]
+    return tuner_class(hypermodel, max_trials=max_trials, **common)
+
+
+def search(tuner, hypermodel, top=5):
+    """Runs (or resumes) the search; returns the best trials and the test accuracy.
+
+    Returns:
+        A dict: `objective`, `trials` (the `top` best: `trial_id`, `score`,
+        `values` (hyperparameters), `metrics`), `completed` (trials done),
+        `best_test_accuracy` (the best trial's model, measured once on the
+        test split) and `wall_time_s` (this call).
+    """
+    began = time.perf_counter()
+    tuner.search(verbose=0)
+    oracle = tuner.oracle
+    best = oracle.get_best_trials(top)
+    rows = []
+    for trial in best:
+        metrics = {name: trial.metrics.get_best_value(name)
+                   for name in trial.metrics.metrics if trial.metrics.get_best_value(name) is not None}
+        rows.append({"trial_id": trial.trial_id, "score": trial.score,
+                     "values": dict(trial.hyperparameters.values), "metrics": metrics})
+    test_accuracy = None
+    if best:
+        test_accuracy = hypermodel.test_accuracy(best_model(tuner))
+    completed = sum(t.status == "COMPLETED" for t in oracle.trials.values())
+    return {"objective": oracle.objective.name, "trials": rows, "completed": completed,
+            "best_test_accuracy": test_accuracy, "wall_time_s": time.perf_counter() - began}
+
+
+def best_model(tuner):
+    """The best trial's model, its weights from the trial's best epoch."""
+    import warnings
+
+    with warnings.catch_warnings():  # the checkpoint's optimizer slots are not restored
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return tuner.get_best_models(1)[0]
+
+
+def format_table(summary):
+    """The best trials as a text table (one row per trial, one column per knob)."""
+    rows = summary["trials"]
+    if not rows:
+        return "(no completed trial)"
+    keys = []
+    for row in rows:
+        keys += [k for k in row["values"] if k not in keys and not k.startswith("tuner/")]
+    varying = [k for k in keys if len({repr(r["values"].get(k)) for r in rows}) > 1] or keys
+    header = ["rank", "trial", summary["objective"]] + varying
+    lines = [header]
+    for rank, row in enumerate(rows, 1):
+        cells = [str(rank), row["trial_id"], f"{row['score']:.4f}"]
+        for key in varying:
+            value = row["values"].get(key, "")
+            cells.append(f"{value:.4g}" if isinstance(value, float) else str(value))
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in lines]
+    if summary.get("best_test_accuracy") is not None:
+        text.append(f"best trial {rows[0]['trial_id']}: test accuracy "
+                    f"{summary['best_test_accuracy']:.4f} (measured once, after the search)")
+    return "\n".join(text)

@@ -1,0 +1,279 @@
+"""`SearchSpace`: the seeds' large-batch knobs as Keras Tuner hyperparameters.
+
+```
+knob                 default                                   hyperparameter
+batch_size           the run's global batch (fixed)            Choice (global batch)
+learning_rate_rule   linear (fixed); linear|sqrt when batch     Choice
+                     sizes vary
+base_learning_rate   per optimizer, per 256 examples:          Float, log scale
+                     sgd [0.01, 1], lars [0.05, 5],
+                     mclr [2e-5, 2e-3], percent_delta [6e-4, 6e-2]
+warmup_epochs        {0, 0.1, 0.2, 0.3} x the run's epochs      Choice (or Float range)
+optimizer            sgd | lars | mclr | percent_delta          Choice
+trust_coefficient    [1e-4, 1e-2] (LARS only)                   Float, log scale
+weight_decay         [1e-5, 1e-3]                               Float, log scale
+ghost_batch_size     0 (plain BN) or a power of two >= 16 that  Choice
+                     divides every per-replica batch
+regime_adaptation    false (fixed)                              Choice (bool)
+
+learning_rate = scale_learning_rate(base_learning_rate, reference_batch_size,
+                                    batch_size, learning_rate_rule)
+regime_adaptation false: the run's epochs at every batch (a budget of epochs)
+regime_adaptation true:  as many updates as reference_batch_size would make
+                         in the run's epochs (Regime.adapt: a budget of updates)
+```
+
+Each knob is fixed by a single value, narrowed to choices by a list, or
+(the Float knobs: base_learning_rate, trust_coefficient, weight_decay,
+warmup_epochs) to a range by a `(low, high)` tuple. With several optimizers
+each one gets its own base-rate hyperparameter (`base_learning_rate_lars`,
+...), active only when it is chosen (a conditional scope), because their
+scales differ by orders of magnitude.
+
+References:
+    Hoffer, Hubara & Soudry 2017 (sqrt scaling, ghost batches, regime
+    adaptation); You, Gitman & Ginsburg 2017 (LARS, linear scaling with
+    warm-up); Gao & Zhong (MCLR).
+"""
+
+import copy
+
+from keras_bigbatch.schedules import scale_learning_rate
+from keras_bigbatch.schedules.scaling import RULES
+from keras_bigbatch.training import config as config_lib
+from keras_bigbatch.training import registry
+
+OPTIMIZERS = ("sgd", "lars", "mclr", "percent_delta")
+BASE_LEARNING_RATES = {  # per 256 examples, around each optimizer's known-good rate
+    "sgd": (0.01, 1.0), "lars": (0.05, 5.0), "mclr": (2e-5, 2e-3), "percent_delta": (6e-4, 6e-2),
+}
+KNOBS = ("batch_size", "learning_rate_rule", "base_learning_rate", "warmup_epochs", "optimizer",
+         "trust_coefficient", "weight_decay", "ghost_batch_size", "regime_adaptation")
+_FLOAT_KNOBS = ("base_learning_rate", "trust_coefficient", "weight_decay", "warmup_epochs")
+_LOG_KNOBS = ("base_learning_rate", "trust_coefficient", "weight_decay")
+_SMALLEST_GHOST = 16
+
+
+class _Knob:
+    """A fixed value, a list of choices, or a `(low, high)` range."""
+
+    def __init__(self, name, spec):
+        self.name = name
+        if isinstance(spec, list) or (isinstance(spec, tuple) and name not in _FLOAT_KNOBS):
+            if not spec:
+                raise ValueError(f"Knob `{name}` has no value to choose from. Received: {spec!r}")
+            self.kind, self.values = "choice", list(dict.fromkeys(spec))
+            if len(self.values) == 1:
+                self.kind = "fixed"
+        elif isinstance(spec, tuple):
+            lowest = "0 < low" if name in _LOG_KNOBS else "0 <= low"  # log scales exclude 0
+            if (len(spec) != 2 or not all(_is_number(v) for v in spec) or not spec[0] <= spec[1]
+                    or spec[0] < 0 or (spec[0] == 0 and name in _LOG_KNOBS)):
+                raise ValueError(f"Knob `{name}` range must be (low, high) with {lowest} <= high. "
+                                 f"Received: {name}={spec!r}")
+            self.kind, self.values = "range", [float(spec[0]), float(spec[1])]
+            if spec[0] == spec[1]:
+                self.kind, self.values = "fixed", [float(spec[0])]
+        else:
+            self.kind, self.values = "fixed", [spec]
+
+    def check(self, valid, what):
+        """Raises unless every value passes `valid(value)`; `what` says what is valid."""
+        bad = [v for v in self.values if not valid(v)]
+        if bad:
+            raise ValueError(f"Knob `{self.name}` holds invalid value(s) {bad}: {what}. "
+                             f"Received: {self.name}={self.spec()!r}")
+
+    def spec(self):
+        if self.kind == "fixed":
+            return self.values[0]
+        return tuple(self.values) if self.kind == "range" else list(self.values)
+
+    def declare(self, hp, name=None, log=False):
+        name = name or self.name
+        if self.kind == "fixed":
+            return hp.Fixed(name, self.values[0])
+        if self.kind == "range":
+            return hp.Float(name, self.values[0], self.values[1], sampling="log" if log else "linear")
+        return hp.Choice(name, self.values)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class SearchSpace:
+    """The knobs of a large-batch search over one run config (see the module docstring).
+
+    Args:
+        config: the run config (resolved here) whose model, data and schedule
+            shape every trial.
+        num_replicas: replicas in sync; every global batch must divide
+            among them, every ghost batch must divide the per-replica batch.
+        reference_batch_size: the batch the base learning rate is given
+            for, and regime adaptation's small batch. Default 256.
+        **knobs: values for the knobs in `KNOBS`: a value fixes a knob, a
+            list narrows it to choices, a `(low, high)` tuple to a range.
+
+    Raises:
+        ValueError: an unknown knob, or a knob whose values include one the
+            run cannot train (the message names it and what is valid).
+    """
+
+    def __init__(self, config, num_replicas=1, reference_batch_size=256, **knobs):
+        self.config = config_lib.resolve(config)
+        self.num_replicas = num_replicas
+        self.reference_batch_size = reference_batch_size
+        unknown = sorted(set(knobs) - set(KNOBS))
+        if unknown:
+            raise ValueError(f"Unknown knob(s) {unknown}; the knobs are {list(KNOBS)}.")
+        self.knobs = {name: _Knob(name, spec) for name, spec in self._defaults(knobs).items()}
+        self._check()
+
+    def _defaults(self, given):
+        run = self.config
+        schedule = run["schedule"]
+        epochs = schedule["epochs"]
+        batch = given.get("batch_size", schedule["batch_size"])
+        several_batches = isinstance(batch, (list, tuple)) and len(set(batch)) > 1
+        defaults = {
+            "batch_size": schedule["batch_size"],
+            "learning_rate_rule": ["linear", "sqrt"] if several_batches else "linear",
+            "base_learning_rate": None,  # per optimizer, see BASE_LEARNING_RATES
+            "warmup_epochs": sorted({round(f * epochs, 3) for f in (0.0, 0.1, 0.2, 0.3)}),
+            "optimizer": list(OPTIMIZERS),
+            "trust_coefficient": (1e-4, 1e-2),
+            "weight_decay": (1e-5, 1e-3),
+            "ghost_batch_size": None,  # from the per-replica batches, below
+            "regime_adaptation": False,
+        }
+        defaults.update(given)
+        if defaults["ghost_batch_size"] is None:
+            defaults["ghost_batch_size"] = self._default_ghost_sizes(defaults["batch_size"])
+        return defaults
+
+    def _per_replica_batches(self, batch_spec):
+        batches = batch_spec if isinstance(batch_spec, (list, tuple)) else [batch_spec]
+        return [b // self.num_replicas for b in batches
+                if _is_number(b) and b > 0 and b % self.num_replicas == 0]
+
+    def _ghost_capable(self):
+        model = self.config["model"]
+        return ("virtual_batch_size" in registry.model_arguments(model["name"])
+                and model.get("normalization", "batch") in ("batch", "ghost"))
+
+    def _default_ghost_sizes(self, batch_spec):
+        if not self._ghost_capable():
+            return 0
+        per_replica = self._per_replica_batches(batch_spec)
+        sizes = [0]
+        size = _SMALLEST_GHOST
+        while per_replica and size <= min(per_replica):
+            if all(p % size == 0 for p in per_replica):
+                sizes.append(size)
+            size *= 2
+        return sizes
+
+    def _check(self):
+        knobs, replicas = self.knobs, self.num_replicas
+        knobs["batch_size"].check(
+            lambda b: isinstance(b, int) and not isinstance(b, bool) and b > 0 and b % replicas == 0,
+            f"global batch sizes must be positive ints that the {replicas} replica(s) divide")
+        knobs["learning_rate_rule"].check(lambda r: r in RULES, f"rules are {list(RULES)}")
+        knobs["optimizer"].check(lambda o: o in OPTIMIZERS, f"optimizers are {list(OPTIMIZERS)}")
+        if knobs["base_learning_rate"].values != [None]:
+            knobs["base_learning_rate"].check(lambda v: _is_number(v) and v > 0, "rates are > 0")
+        knobs["trust_coefficient"].check(lambda v: _is_number(v) and v > 0, "values are > 0")
+        knobs["weight_decay"].check(lambda v: _is_number(v) and v >= 0, "values are >= 0")
+        knobs["regime_adaptation"].check(lambda v: isinstance(v, bool), "values are true or false")
+        epochs = self.config["schedule"]["epochs"]
+        knobs["warmup_epochs"].check(lambda w: _is_number(w) and 0 <= w < epochs,
+                                     f"warm-up epochs are in [0, {epochs}) (the run's epochs)")
+        ghost = knobs["ghost_batch_size"]
+        if ghost.values != [0] and not self._ghost_capable():
+            raise ValueError(
+                f"Knob `ghost_batch_size` needs a model with batch normalization and "
+                f"`virtual_batch_size` (the run's model {self.config['model']['name']!r} "
+                f"with normalization {self.config['model'].get('normalization')!r} has none). "
+                f"Received: ghost_batch_size={ghost.spec()!r}")
+        per_replica = self._per_replica_batches(knobs["batch_size"].spec())
+        valid = self._default_ghost_sizes(knobs["batch_size"].spec())
+        ghost.check(lambda g: isinstance(g, int) and g >= 0 and all(p % g == 0 for p in per_replica)
+                    if g else g == 0,
+                    f"a ghost batch must divide every per-replica batch {per_replica} (0 = plain "
+                    f"batch normalization); valid powers of two: {valid}")
+
+    def declare(self, hp):
+        """Declares the knobs on a `keras_tuner.HyperParameters`; returns the trial's values.
+
+        Returns:
+            A dict with every knob's value for this trial (the base learning
+            rate of the chosen optimizer as `base_learning_rate`).
+        """
+        values = {}
+        for name in ("batch_size", "learning_rate_rule", "optimizer", "warmup_epochs",
+                     "weight_decay", "ghost_batch_size", "regime_adaptation"):
+            values[name] = self.knobs[name].declare(hp, log=name in _LOG_KNOBS)
+        optimizers = self.knobs["optimizer"].values
+        several = self.knobs["optimizer"].kind != "fixed"
+        for optimizer in optimizers:
+            scope = hp.conditional_scope("optimizer", [optimizer]) if several else _NoScope()
+            with scope:
+                rate = self._rate_knob(optimizer).declare(
+                    hp, f"base_learning_rate_{optimizer}" if several else "base_learning_rate",
+                    log=True)
+                trust = None
+                if optimizer == "lars":
+                    trust = self.knobs["trust_coefficient"].declare(hp, log=True)
+            if optimizer == values["optimizer"]:
+                values["base_learning_rate"], values["trust_coefficient"] = rate, trust
+        return values
+
+    def _rate_knob(self, optimizer):
+        knob = self.knobs["base_learning_rate"]
+        if knob.values == [None]:
+            return _Knob("base_learning_rate", BASE_LEARNING_RATES[optimizer])
+        return knob
+
+    def trial_config(self, values, dataset_size):
+        """The run config of a trial with knob `values` (from `declare`).
+
+        `dataset_size` (training examples) makes regime adaptation's update
+        count exact (`Regime.adapt`).
+        """
+        config = copy.deepcopy(self.config)
+        batch, rule = values["batch_size"], values["learning_rate_rule"]
+        base = values["base_learning_rate"]
+        reference = self.reference_batch_size
+        run_regime = config_lib.regime(config)
+        if values["regime_adaptation"]:
+            regime = run_regime.replace(batch_size=reference, learning_rate=base,
+                                        warmup_epochs=0.0).adapt(batch, rule, dataset_size=dataset_size)
+        else:
+            regime = run_regime.replace(
+                batch_size=batch, learning_rate=scale_learning_rate(base, reference, batch, rule))
+        config["schedule"] = regime.replace(warmup_epochs=float(values["warmup_epochs"])).get_config()
+        name = values["optimizer"]
+        optimizer = dict(config["optimizer"]) if config["optimizer"]["name"] == name else {
+            "name": name, "momentum": config["optimizer"].get("momentum", 0.9)}
+        optimizer["weight_decay"] = float(values["weight_decay"])
+        if name == "lars":
+            optimizer["trust_coefficient"] = float(values["trust_coefficient"])
+        config["optimizer"] = optimizer
+        if self._ghost_capable():
+            ghost = values["ghost_batch_size"]
+            config["model"]["normalization"] = "ghost" if ghost else "batch"
+            config["model"]["virtual_batch_size"] = ghost or None
+        return config_lib.resolve(config)
+
+    def get_config(self):
+        """The knobs as given (`{name: value, list or (low, high)}`)."""
+        return {name: knob.spec() for name, knob in self.knobs.items()}
+
+
+class _NoScope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

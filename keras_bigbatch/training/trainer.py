@@ -306,8 +306,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             update counter (hence the learning rate) and the data order are
             set to where the full run has them. The weights are the model's
             own (Hyperband continues a trial from its saved weights; the
-            optimizer's slots start afresh). Not with `checkpoint_dir`, whose
-            checkpoint says where to start.
+            optimizer's slots start afresh). Neither `epochs` nor
+            `initial_epoch` goes with `checkpoint_dir`, whose checkpoints
+            cover whole runs.
 
     Raises:
         CheckpointError: the newest checkpoint was written with other
@@ -505,6 +506,11 @@ def _epoch_range(schedule_epochs, epochs, initial_epoch, checkpoint_dir):
         raise ValueError(
             "Argument `initial_epoch` cannot be combined with `checkpoint_dir`: the run "
             f"resumes where its checkpoint says. Received: initial_epoch={initial_epoch}")
+    if stop != schedule_epochs and checkpoint_dir is not None:
+        raise ValueError(
+            "Argument `epochs` cannot be combined with `checkpoint_dir`: a checkpointed run "
+            f"trains its whole schedule ({schedule_epochs} epochs), and its final checkpoint "
+            f"marks it finished. Received: epochs={epochs}")
     return stop, initial_epoch
 
 

@@ -123,7 +123,9 @@ def test_resolve_fills_in_defaults():
     assert resolved["seed"] == 0 and resolved["precision"] == "float32"
     assert resolved["loss"] == {"name": "sparse_categorical_crossentropy"}
     assert resolved["evaluation"] == {"evaluations": 2, "batch_size": 1000,
-                                      "distance_points": 0, "train_accuracy": True}
+                                      "distance_points": 0, "train_accuracy": True,
+                                      "test_accuracy": True, "validation_examples": 0}
+    assert resolved["steps_per_execution"] == 1
     assert resolved["data"] == BASE["data"] and resolved["model"] == BASE["model"]
     # Another optimizer than the default does not inherit SGD's momentum.
     assert resolve({"optimizer": {"name": "lamb"}})["optimizer"] == {"name": "lamb"}
@@ -145,12 +147,12 @@ def test_regime():
     ({"batch": 8, "zz": 1}, "Unknown config key(s) ['batch', 'zz']; valid top-level keys are "
                             "['batch_growth', 'checkpoint', 'data', 'evaluation', 'jit_compile', 'loss', 'model', "
                             "'name', "
-                            "'optimizer', 'precision', 'schedule', 'seed']."),
+                            "'optimizer', 'precision', 'schedule', 'seed', 'steps_per_execution']."),
     ({"model.hiden_units": (8,)}, "Unknown key(s) ['model.hiden_units']; `model` accepts "
                                   "['hidden_units', 'name', 'normalization', "
                                   "'normalization_momentum', 'seed', 'virtual_batch_size']."),
     ({"data.nope": 1, "data.other": 2}, "Unknown key(s) ['data.nope', 'data.other']; `data` "
-                                        "accepts ['dir', 'source', 'test_examples', "
+                                        "accepts ['dir', 'download', 'source', 'test_examples', "
                                         "'train_examples']."),
     ({"optimizer.trust_coefficient": 0.01}, "Unknown key(s) ['optimizer.trust_coefficient']"),
     ({"optimizer.learning_rate": 0.1}, "Unknown key(s) ['optimizer.learning_rate']"),
@@ -162,7 +164,7 @@ def test_regime():
                               "['from_logits', 'label_smoothing', 'name']."),
     ({"evaluation.every": 1}, "Unknown key(s) ['evaluation.every']; `evaluation` accepts "
                               "['batch_size', 'distance_points', 'evaluations', "
-                              "'train_accuracy']."),
+                              "'test_accuracy', 'train_accuracy', 'validation_examples']."),
     ({"data.source": "cifar"}, "Received: data.source='cifar'"),
     ({"model.name": "vgg"}, "Received: model.name='vgg'"),
     ({"optimizer.name": "adam_x"}, "Received: optimizer.name='adam_x'"),
@@ -190,8 +192,8 @@ def test_resolve_errors(changes, message):
 
 def test_valid_keys():
     resolved = resolve(BASE)
-    assert valid_keys(resolved, "data") == {"source": None, "dir": None,
-                                            "train_examples": None, "test_examples": None}
+    assert valid_keys(resolved, "data") == {"source": None, "dir": None, "train_examples": None,
+                                            "test_examples": None, "download": False}
     optimizer = valid_keys(resolved, "optimizer")
     assert {"name", "momentum", "nesterov", "global_clipnorm"} <= set(optimizer)
     assert "learning_rate" not in optimizer                 # always from `schedule`

@@ -112,7 +112,8 @@ def test_run_configs():
     assert a["schedule"]["learning_rate"] == 0.2 and b["schedule"]["learning_rate"] == 0.1
     assert a["model"] == recipe["model"] and a["data"] == {"source": "digits"}
     assert a["evaluation"] == {"evaluations": 2, "batch_size": 1000, "distance_points": 8,
-                               "train_accuracy": True}
+                               "train_accuracy": True, "test_accuracy": True,
+                               "validation_examples": 0}
     # Recipe-only keys stay out of run configs.
     assert not set(a) & {"description", "runs", "report", "expected"}
     (only_b,) = run_configs(recipe, runs=["B"])

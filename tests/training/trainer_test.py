@@ -290,7 +290,8 @@ def test_a_fit_in_two_parts_equals_one_fit():
     ({"epochs": 3}, r"`epochs` must be an int in \[1, 2\]"),
     ({"epochs": 0}, r"`epochs` must be an int in \[1, 2\]"),
     ({"initial_epoch": 2}, r"`initial_epoch` must be an int in \[0, 2\)"),
-    ({"initial_epoch": 1, "checkpoint_dir": "unused"}, "cannot be combined with `checkpoint_dir`"),
+    ({"initial_epoch": 1, "checkpoint_dir": "unused"}, "`initial_epoch` cannot be combined with"),
+    ({"epochs": 1, "checkpoint_dir": "unused"}, "`epochs` cannot be combined with"),
 ])
 def test_bad_epoch_range_is_named(kwargs, match):
     config = digits_config()

@@ -11,6 +11,7 @@ Registered sources: `digits`, `fashion_mnist`, `imagenet2012`, `synthetic`.
 from keras_bigbatch.data.arrays import ArraySource
 from keras_bigbatch.data.digits import digits_source
 from keras_bigbatch.data.digits import load_digits
+from keras_bigbatch.data.fashion_mnist import download_fashion_mnist
 from keras_bigbatch.data.fashion_mnist import fashion_mnist_source
 from keras_bigbatch.data.fashion_mnist import load_fashion_mnist
 from keras_bigbatch.data.fashion_mnist import load_split
@@ -53,6 +54,7 @@ __all__ = [
     "ImageNetSource",
     "SyntheticSource",
     "digits_source",
+    "download_fashion_mnist",
     "fashion_mnist_source",
     "get_source",
     "imagenet2012_source",

@@ -53,21 +53,24 @@ from keras_bigbatch.training.checkpoint import CheckpointError
 from keras_bigbatch.training.checkpoint import CheckpointStore
 from keras_bigbatch.training.preemption import Preempted
 
-# Config keys that may change between a run and its resumption.
-_FREE = ("checkpoint",)
+# Config sections and dotted keys that may change between a run and its
+# resumption: how often to save, and whether missing data may be downloaded
+# (the data are the same either way).
+_FREE = ("checkpoint", "data.download")
 
 
 def settings(config, num_replicas, num_workers=1):
     """What must not change between a run and its resumption (a flat dict):
-    the config but its `checkpoint` section, and the replicas and workers
-    (each replica keeps its own share of the running metric totals)."""
+    the config but its `checkpoint` section and `data.download`, and the
+    replicas and workers (each replica keeps its own share of the running
+    metric totals)."""
     flat = {"num_replicas": num_replicas, "num_workers": num_workers}
 
     def walk(value, prefix):
         if isinstance(value, dict):
             for key, entry in value.items():
                 walk(entry, f"{prefix}.{key}" if prefix else str(key))
-        else:
+        elif prefix not in _FREE:
             flat[prefix] = list(value) if isinstance(value, tuple) else value
 
     walk({k: v for k, v in config.items() if k not in _FREE}, "")

@@ -227,7 +227,7 @@ def test_registered_sources():
     assert source_arguments("digits") == {
         "test_fraction": 0.25, "split_seed": 0, "train_examples": None, "test_examples": None}
     assert source_arguments("fashion_mnist") == {
-        "dir": None, "train_examples": None, "test_examples": None}
+        "dir": None, "train_examples": None, "test_examples": None, "download": False}
     source = get_source("digits", train_examples=64, split_seed=0)
     assert source.name == "digits" and source.num_examples("train") == 64
 

@@ -35,6 +35,9 @@ def test_settings_leave_out_the_checkpoint_section_and_list_differences():
                               "checkpoint": {"every_steps": 3}}), 2, 1)
     assert settings_differences(flat, other) == [
         "num_workers: checkpoint 2, now 1", "schedule.batch_size: checkpoint 128, now 64"]
+    # downloading missing files does not change the data
+    fashion = settings(resolve({"data": {"source": "fashion_mnist", "download": True}}), 1)
+    assert "data.download" not in fashion and fashion["data.source"] == "fashion_mnist"
 
 
 def test_rerun_skips_a_finished_run_and_changed_settings_stop_with_the_keys(tmp_path, capsys):

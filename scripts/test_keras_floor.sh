@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The library's tests under the oldest Keras that pyproject.toml allows.
+# The library's tests under the oldest Keras (and Keras Tuner) that pyproject.toml allows.
 # Usage: bash scripts/test_keras_floor.sh [pytest arguments]
 #
 # Reads the floor from the `keras>=X` requirement in pyproject.toml, installs
@@ -67,20 +67,50 @@ if [ -n "$MISSING" ]; then
   "$VENV/bin/python" -m pip install -q --no-deps --upgrade --target "$FLOOR_DIR" $MISSING
 fi
 
+# keras-tuner's floor too (keras_bigbatch.tuner; 1.4.5 and older import keras_core).
+TUNER_FLOOR="$("$VENV/bin/python" - <<'PY'
+import tomllib
+from packaging.requirements import Requirement
+
+with open("pyproject.toml", "rb") as f:
+    dependencies = tomllib.load(f)["project"]["dependencies"]
+floors = [s.version for d in dependencies if Requirement(d).name == "keras-tuner"
+          for s in Requirement(d).specifier if s.operator == ">="]
+if len(floors) != 1:
+    raise SystemExit(f"pyproject.toml must require keras-tuner>=FLOOR exactly once; found {dependencies}")
+print(floors[0])
+PY
+)"
+floor_tuner_version() {
+  PYTHONPATH="$FLOOR_DIR" "$VENV/bin/python" -c '
+import os, sys, keras_tuner
+if os.path.realpath(keras_tuner.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep):
+    print(keras_tuner.__version__)' "$FLOOR_DIR" 2>/dev/null
+}
+if ! same_version "$(floor_tuner_version || echo 0)" "$TUNER_FLOOR"; then
+  echo "== installing keras-tuner==$TUNER_FLOOR into $FLOOR_DIR"
+  "$VENV/bin/python" -m pip install -q --no-deps --upgrade --target "$FLOOR_DIR" "keras-tuner==$TUNER_FLOOR"
+fi
+if ! same_version "$(floor_tuner_version || echo 0)" "$TUNER_FLOOR"; then
+  echo "error: import keras_tuner with $FLOOR_DIR first on PYTHONPATH does not give the floor $TUNER_FLOOR" >&2
+  exit 1
+fi
+
 INSTALLED="$(floor_keras_version || true)"
 if ! same_version "${INSTALLED:-0}" "$FLOOR"; then
   echo "error: import keras with $FLOOR_DIR first on PYTHONPATH gives ${INSTALLED:-no keras from there}, not the floor $FLOOR" >&2
   exit 1
 fi
-echo "== keras $INSTALLED from $FLOOR_DIR (the floor in pyproject.toml) over $VENV"
+echo "== keras $INSTALLED and keras-tuner $TUNER_FLOOR from $FLOOR_DIR (the floors in pyproject.toml) over $VENV"
 
-# Every package's tests, the trainer and the command included, and the JAX
-# run (tests/backends); not the studies (tests/studies_test.py), the
+# Every package's tests, the trainer, the tuner and the command included, and
+# the JAX run (tests/backends); not the studies (tests/studies_test.py), the
+# notebooks' executions (tests/notebooks: they run the trainer's recipes), the
 # recipes' smoke runs (tests/recipes: ~8 minutes of ResNet-50/AlexNet steps
 # that exercise the same trainer calls as tests/training) or the packaging
 # checks, which are not library code.
 export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
 exec "$VENV/bin/python" -m pytest -q -n "${KERAS_BIGBATCH_TEST_WORKERS:-2}" --dist loadgroup \
   tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \
-  tests/distribute tests/data tests/training tests/backends tests/durations_test.py \
-  tests/arguments_test.py "$@"
+  tests/distribute tests/data tests/training tests/tuner tests/backends tests/durations_test.py \
+  tests/arguments_test.py tests/notebook_test.py "$@"

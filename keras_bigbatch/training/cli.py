@@ -106,7 +106,8 @@ def _parser():
     return parser
 
 
-def _overrides(args):
+def set_overrides(args):
+    """`(key, text)` pairs of `--set KEY=VALUE` (and `--seed N`), in order."""
     pairs = []
     for item in args.overrides:
         key, sep, value = item.partition("=")
@@ -118,7 +119,7 @@ def _overrides(args):
     return pairs
 
 
-def _check_writable(folder):
+def check_writable(folder):
     """Creates `folder` (local, or any `tf.io.gfile` path such as `gs://`) and
     checks that a file can be written there."""
     try:
@@ -173,11 +174,11 @@ def _prepare(args):
     """
     recipe = recipes_lib.load_recipe(args.recipe, args.size)
     wanted = args.runs.split(",") if args.runs else None
-    configs = recipes_lib.run_configs(recipe, wanted, _overrides(args))
+    configs = recipes_lib.run_configs(recipe, wanted, set_overrides(args))
     panels = report.check_panels(recipe.get("report", {}).get("panels", ["test_accuracy"]))
     output = args.output or os.path.join(  # per size: a smoke run never meets a full one's checkpoints
         "results", recipe["name"] + ("" if args.size == "default" else f"-{args.size}"))
-    _check_writable(output)
+    check_writable(output)
 
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.training import trainer
@@ -203,7 +204,7 @@ def _prepare(args):
         checkpointing.check_settings(_checkpoint_dir(output, config), config, strategy)
     checkpoint_root = output  # the chief's: every worker resumes from it
     output = _worker_output(output, strategy)
-    _check_writable(output)
+    check_writable(output)
     return recipe, configs, panels, output, strategy, checkpoint_root
 
 
@@ -228,13 +229,13 @@ def _train(args, recipe, configs, panels, output, strategy, checkpoint_root, wat
             checkpoint_root, config), preemption=watch)
         model = result.pop("model")
         run_folder = os.path.join(output, config["name"])
-        _check_writable(run_folder)
+        check_writable(run_folder)
         model.save(os.path.join(run_folder, "model.keras"))
         report.write_history(os.path.join(run_folder, "history.json"), result)
         results.append(result)
         report.write_json(os.path.join(output, "results.json"), {
             "recipe": recipe["name"], "size": args.size, "strategy": args.strategy,
-            "overrides": dict(_overrides(args)), "results": results,
+            "overrides": dict(set_overrides(args)), "results": results,
             "expected": report.check_expected(results, recipe.get("expected", {})),
         })
     print()

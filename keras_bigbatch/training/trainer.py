@@ -322,7 +322,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `evaluation.train_accuracy` is off), `updates`, `epochs`,
         `steps_per_epoch`, `wall_time_s`, `global_batch_size`,
         `per_replica_batch_size`, `num_replicas`, `curve` (updates, and the
-        measured `test_accuracy` and `val_accuracy` at each), `distance` (updates, ||w - w0||; empty unless
+        measured `test_accuracy` and `val_accuracy` at each), `distance`
+        (updates, ||w - w0||; empty unless
         `evaluation.distance_points`), `history` (Keras's History dict) and
         `config` (the resolved config).
     """

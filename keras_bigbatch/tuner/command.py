@@ -20,6 +20,7 @@ Ctrl-C (rerun to resume: Keras Tuner reruns the interrupted trial).
 
 import ast
 import os
+import sys
 
 from keras_bigbatch.training import recipes as recipes_lib
 from keras_bigbatch.training import report
@@ -60,19 +61,12 @@ def _value(text):
 
 
 def _settings(args, config, knobs, replicas):
-    return {"recipe": args.recipe, "size": args.size, "run": config["name"],
-            "tuner": args.tuner, "objective": args.objective, "knobs": knobs,
-            "overrides": list(map(list, _overrides(args))), "replicas": replicas,
-            "validation_examples": args.validation_examples}
-
-
-def _overrides(args):
     from keras_bigbatch.training import cli
 
-    pairs = [(k, v) for k, v in cli._overrides(args) if k != "seed"]
-    if args.seed is not None:
-        pairs.append(("seed", str(args.seed)))
-    return pairs
+    return {"recipe": args.recipe, "size": args.size, "run": config["name"],
+            "tuner": args.tuner, "objective": args.objective, "knobs": knobs,
+            "overrides": list(map(list, cli.set_overrides(args))), "replicas": replicas,
+            "validation_examples": args.validation_examples}
 
 
 def _check_same_search(path, settings):
@@ -88,7 +82,8 @@ def _check_same_search(path, settings):
     saved = json.loads(json.dumps(saved))
     current = json.loads(json.dumps(settings))
     differences = [f"{key}: before {saved.get(key)!r}, now {current.get(key)!r}"
-                   for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+                   for key in sorted(set(saved) | set(current))
+                   if saved.get(key) != current.get(key)]
     if differences:
         raise UsageError(
             f"{os.path.dirname(path)} holds a search with other settings, which a rerun would "
@@ -99,8 +94,8 @@ def _check_same_search(path, settings):
 def run(args):
     """Runs `keras-bigbatch tune`; returns the exit status (raises UsageError/ValueError
     for bad input, which `cli.main` turns into status 2)."""
+    from keras_bigbatch.training import cli
     from keras_bigbatch.training.cli import UsageError
-    from keras_bigbatch.training.cli import _check_writable
 
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.tuner import BigBatchHyperModel
@@ -112,16 +107,16 @@ def run(args):
     recipe = recipes_lib.load_recipe(args.recipe, args.size)
     names = [run["name"] for run in recipe["runs"]]
     run_name = args.run or names[0]
-    config = recipes_lib.run_configs(recipe, [run_name], _overrides(args))[0]
+    config = recipes_lib.run_configs(recipe, [run_name], cli.set_overrides(args))[0]
     knobs = dict(parse_knob(item) for item in args.knobs)
     if args.top < 1:
         raise UsageError(f"--top must be >= 1. Received: --top {args.top}")
     output = args.output or os.path.join(
         "results", recipe["name"] + "-tune" + ("" if args.size == "default" else f"-{args.size}"))
-    _check_writable(output)
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
     hypermodel = BigBatchHyperModel(config, knobs, strategy,
                                     validation_examples=args.validation_examples)
+    cli.check_writable(output)  # after every check: bad input leaves no folder behind
     settings = _settings(args, config, hypermodel.space.get_config(),
                          strategy.num_replicas_in_sync)
     settings_path = os.path.join(output, "search.json")
@@ -139,14 +134,16 @@ def run(args):
         summary = search(tuner, hypermodel, top=args.top)
     except KeyboardInterrupt:
         print(f"interrupted: rerun the same command to resume the search in {output}/",
-              file=__import__("sys").stderr)
+              file=sys.stderr)
         return 130
+    except ValueError as error:  # inside the search: a failure of training, not bad input
+        raise RuntimeError(f"the search failed: {error}") from error
     print()
     print(format_table(summary))
     report.write_json(os.path.join(output, "best_trials.json"), dict(summary, settings=settings))
     if summary["trials"]:
         best_folder = os.path.join(output, "best")
-        _check_writable(best_folder)
+        cli.check_writable(best_folder)
         best_model(tuner).save(os.path.join(best_folder, "model.keras"))
     print(f"\n{summary['completed']} trial(s) completed; wall time {summary['wall_time_s']:.0f} s; "
           f"wrote {output}/best_trials.json and {output}/best/model.keras")

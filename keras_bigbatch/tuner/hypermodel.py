@@ -18,8 +18,9 @@ the schedule: with `max_epochs` = the run's epochs, a budget of E epochs
 trains the first E epochs of the trial's whole schedule (E x F / the run's
 epochs of them with regime adaptation's F epochs), and a continued trial
 starts where the full schedule is at its initial epoch (`trainer.fit`'s
-`initial_epoch`; Keras Tuner restores the weights, the optimizer's slots
-start afresh).
+`initial_epoch`). Keras Tuner restores the weights of the earlier trial's
+*best* epoch by the objective (usually its last); the optimizer's slots
+start afresh.
 
 TensorFlow only, like the trainer.
 """
@@ -112,11 +113,20 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
             **kwargs):
         """Trains the trial; `epochs`/`initial_epoch` are Hyperband's budget.
 
+        Raises:
+            ValueError: data or other `fit` arguments were passed (through
+                `tuner.search(...)`): the run config sets them.
+
         Returns:
             `{objective: best over the epochs}` for `val_accuracy`,
             `accuracy` (max) and `loss` (min).
         """
-        del args, kwargs, verbose  # the data and length come from the config
+        del verbose  # one line per trial (self.verbose)
+        if args or kwargs:
+            given = [f"{len(args)} positional argument(s)"] * bool(args) + sorted(kwargs)
+            raise ValueError(
+                "BigBatchHyperModel trains on its run config's data for its schedule's epochs: "
+                f"pass nothing to `tuner.search()` but callbacks. Received: {given}")
         config = self.trial_config(hp)
         stop, start = None, 0
         if epochs is not None:  # Hyperband: a share of the run's epochs -> of this schedule's

@@ -32,17 +32,26 @@ def make_tuner(name, hypermodel, directory, max_trials=10, objective="val_accura
         objective: a metric the trainer reports (`hypermodel.OBJECTIVES`).
         seed: the tuner's random seed.
         overwrite: start afresh instead of resuming.
-        distribution_strategy: the `tf.distribute.Strategy` of the trials
-            (the hypermodel's own strategy by default).
+        distribution_strategy: the `tf.distribute.Strategy` of the trials:
+            the hypermodel's own (the default); another one is refused.
         **kwargs: further tuner arguments (e.g. Hyperband's `factor`).
 
     Raises:
         ValueError: an unknown tuner name, objective or a bad `max_trials`.
     """
     if name not in TUNERS:
-        raise ValueError(f"Argument `tuner` must be one of {list(TUNERS)}. Received: tuner={name!r}")
+        raise ValueError(
+            f"Argument `tuner` must be one of {list(TUNERS)}. Received: tuner={name!r}")
+    if distribution_strategy is not None and distribution_strategy is not hypermodel.strategy:
+        raise ValueError(
+            "Argument `distribution_strategy` must be the strategy the hypermodel was made "
+            "with (`BigBatchHyperModel(..., strategy=...)`): its knobs were checked against "
+            f"{'that' if hypermodel.strategy else 'the current'} strategy's replicas. Received: "
+            f"distribution_strategy={distribution_strategy!r}, hypermodel.strategy="
+            f"{hypermodel.strategy!r}")
     if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
-        raise ValueError(f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
+        raise ValueError(
+            f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
     common = dict(objective=check_objective(objective), seed=seed, directory=str(directory),
                   project_name=PROJECT, overwrite=overwrite,
                   distribution_strategy=distribution_strategy or hypermodel.strategy, **kwargs)
@@ -71,8 +80,8 @@ def search(tuner, hypermodel, top=5):
     best = oracle.get_best_trials(top)
     rows = []
     for trial in best:
-        metrics = {name: trial.metrics.get_best_value(name)
-                   for name in trial.metrics.metrics if trial.metrics.get_best_value(name) is not None}
+        metrics = {name: trial.metrics.get_best_value(name) for name in trial.metrics.metrics}
+        metrics = {name: value for name, value in metrics.items() if value is not None}
         rows.append({"trial_id": trial.trial_id, "score": trial.score,
                      "values": dict(trial.hyperparameters.values), "metrics": metrics})
     test_accuracy = None
@@ -93,7 +102,8 @@ def best_model(tuner):
 
 
 def format_table(summary):
-    """The best trials as a text table (one row per trial, one column per knob)."""
+    """The best trials as a text table: one row per trial, one column per
+    hyperparameter whose value differs between the rows (all if none does)."""
     rows = summary["trials"]
     if not rows:
         return "(no completed trial)"

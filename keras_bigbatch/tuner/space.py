@@ -24,16 +24,22 @@ regime_adaptation true:  as many updates as reference_batch_size would make
 ```
 
 Each knob is fixed by a single value, narrowed to choices by a list, or
-(the Float knobs: base_learning_rate, trust_coefficient, weight_decay,
+(the Float knobs: the base rates, trust_coefficient, weight_decay,
 warmup_epochs) to a range by a `(low, high)` tuple. With several optimizers
-each one gets its own base-rate hyperparameter (`base_learning_rate_lars`,
-...), active only when it is chosen (a conditional scope), because their
-scales differ by orders of magnitude.
+each one gets its own base-rate hyperparameter and knob
+(`base_learning_rate_lars`, ...), active only when it is chosen (a
+conditional scope), because their scales differ by orders of magnitude;
+`base_learning_rate` then is refused (it would give them one range). With
+one optimizer either name works. When the optimizer changes from the run's,
+the run's optimizer settings that the new one also takes (momentum,
+nesterov, clipping, masks) carry over.
 
 References:
-    Hoffer, Hubara & Soudry 2017 (sqrt scaling, ghost batches, regime
-    adaptation); You, Gitman & Ginsburg 2017 (LARS, linear scaling with
-    warm-up); Gao & Zhong (MCLR).
+    Hoffer, Hubara & Soudry 2017, sections 4-5 (sqrt scaling, ghost batch
+    normalization, regime adaptation); You, Gitman & Ginsburg 2017,
+    arXiv:1708.03888 (LARS, linear scaling with warm-up); Gao & Zhong,
+    "Towards understanding and improving large batch training", eqs. 20-22
+    (MCLR); Abu-El-Haija 2017, arXiv:1708.07227 (PercentDelta).
 """
 
 import copy
@@ -48,9 +54,11 @@ BASE_LEARNING_RATES = {  # per 256 examples, around each optimizer's known-good 
     "sgd": (0.01, 1.0), "lars": (0.05, 5.0), "mclr": (2e-5, 2e-3), "percent_delta": (6e-4, 6e-2),
 }
 KNOBS = ("batch_size", "learning_rate_rule", "base_learning_rate", "warmup_epochs", "optimizer",
-         "trust_coefficient", "weight_decay", "ghost_batch_size", "regime_adaptation")
-_FLOAT_KNOBS = ("base_learning_rate", "trust_coefficient", "weight_decay", "warmup_epochs")
-_LOG_KNOBS = ("base_learning_rate", "trust_coefficient", "weight_decay")
+         "trust_coefficient", "weight_decay", "ghost_batch_size", "regime_adaptation",
+         *(f"base_learning_rate_{name}" for name in OPTIMIZERS))
+_RATE_KNOBS = ("base_learning_rate", *(f"base_learning_rate_{name}" for name in OPTIMIZERS))
+_FLOAT_KNOBS = (*_RATE_KNOBS, "trust_coefficient", "weight_decay", "warmup_epochs")
+_LOG_KNOBS = (*_RATE_KNOBS, "trust_coefficient", "weight_decay")
 _SMALLEST_GHOST = 16
 
 
@@ -94,7 +102,8 @@ class _Knob:
         if self.kind == "fixed":
             return hp.Fixed(name, self.values[0])
         if self.kind == "range":
-            return hp.Float(name, self.values[0], self.values[1], sampling="log" if log else "linear")
+            return hp.Float(name, self.values[0], self.values[1],
+                            sampling="log" if log else "linear")
         return hp.Choice(name, self.values)
 
 
@@ -118,6 +127,16 @@ class SearchSpace:
     Raises:
         ValueError: an unknown knob, or a knob whose values include one the
             run cannot train (the message names it and what is valid).
+
+    Example:
+
+    >>> space = SearchSpace(config, optimizer="lars", base_learning_rate=(0.1, 2.0))
+    >>> space.get_config()["base_learning_rate_lars"], space.get_config()["optimizer"]
+    ((0.1, 2.0), 'lars')
+    >>> SearchSpace(config, num_replicas=2, ghost_batch_size=[48])   # batch 512
+    Traceback (most recent call last):
+    ValueError: Knob `ghost_batch_size` holds invalid value(s) [48]: a ghost batch must
+    divide every per-replica batch [256] ...
     """
 
     def __init__(self, config, num_replicas=1, reference_batch_size=256, **knobs):
@@ -139,7 +158,6 @@ class SearchSpace:
         defaults = {
             "batch_size": schedule["batch_size"],
             "learning_rate_rule": ["linear", "sqrt"] if several_batches else "linear",
-            "base_learning_rate": None,  # per optimizer, see BASE_LEARNING_RATES
             "warmup_epochs": sorted({round(f * epochs, 3) for f in (0.0, 0.1, 0.2, 0.3)}),
             "optimizer": list(OPTIMIZERS),
             "trust_coefficient": (1e-4, 1e-2),
@@ -147,7 +165,31 @@ class SearchSpace:
             "ghost_batch_size": None,  # from the per-replica batches, below
             "regime_adaptation": False,
         }
-        defaults.update(given)
+        defaults.update({k: v for k, v in given.items() if k not in _RATE_KNOBS})
+        optimizers = defaults["optimizer"]
+        optimizers = list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
+        given_rates = {k: v for k, v in given.items() if k in _RATE_KNOBS}
+        if "base_learning_rate" in given_rates and len(set(optimizers)) > 1:
+            raise ValueError(
+                "Knob `base_learning_rate` would give every optimizer one range, but their "
+                "scales differ by orders of magnitude: with several optimizers give "
+                + ", ".join(f"base_learning_rate_{o}" for o in dict.fromkeys(optimizers))
+                + f" instead. Received: base_learning_rate={given_rates['base_learning_rate']!r}")
+        for name in _RATE_KNOBS[1:]:
+            optimizer = name[len("base_learning_rate_"):]
+            if name in given_rates and optimizer not in optimizers:
+                raise ValueError(f"Knob `{name}` is for the optimizer {optimizer!r}, which the "
+                                 f"search does not try ({optimizers}). Received: {name}="
+                                 f"{given_rates[name]!r}")
+        for optimizer in dict.fromkeys(optimizers):
+            if optimizer in BASE_LEARNING_RATES:
+                defaults[f"base_learning_rate_{optimizer}"] = given_rates.get(
+                    f"base_learning_rate_{optimizer}", given_rates.get(
+                        "base_learning_rate", BASE_LEARNING_RATES[optimizer]))
+        if "trust_coefficient" in given and "lars" not in optimizers:
+            raise ValueError("Knob `trust_coefficient` is LARS's, and the search does not try "
+                             f"LARS ({optimizers}). Received: trust_coefficient="
+                             f"{given['trust_coefficient']!r}")
         if defaults["ghost_batch_size"] is None:
             defaults["ghost_batch_size"] = self._default_ghost_sizes(defaults["batch_size"])
         return defaults
@@ -177,12 +219,13 @@ class SearchSpace:
     def _check(self):
         knobs, replicas = self.knobs, self.num_replicas
         knobs["batch_size"].check(
-            lambda b: isinstance(b, int) and not isinstance(b, bool) and b > 0 and b % replicas == 0,
+            lambda b: _is_number(b) and isinstance(b, int) and b > 0 and b % replicas == 0,
             f"global batch sizes must be positive ints that the {replicas} replica(s) divide")
         knobs["learning_rate_rule"].check(lambda r: r in RULES, f"rules are {list(RULES)}")
         knobs["optimizer"].check(lambda o: o in OPTIMIZERS, f"optimizers are {list(OPTIMIZERS)}")
-        if knobs["base_learning_rate"].values != [None]:
-            knobs["base_learning_rate"].check(lambda v: _is_number(v) and v > 0, "rates are > 0")
+        for name in _RATE_KNOBS[1:]:
+            if name in knobs:
+                knobs[name].check(lambda v: _is_number(v) and v > 0, "rates are > 0")
         knobs["trust_coefficient"].check(lambda v: _is_number(v) and v > 0, "values are > 0")
         knobs["weight_decay"].check(lambda v: _is_number(v) and v >= 0, "values are >= 0")
         knobs["regime_adaptation"].check(lambda v: isinstance(v, bool), "values are true or false")
@@ -202,6 +245,39 @@ class SearchSpace:
                     if g else g == 0,
                     f"a ghost batch must divide every per-replica batch {per_replica} (0 = plain "
                     f"batch normalization); valid powers of two: {valid}")
+        self._check_schedules()
+
+    def _check_schedules(self):
+        """Builds the schedule of every warm-up and regime adaptation value
+        (a range's ends) at every batch, so a knob value the schedule refuses
+        (a warm-up past the first decay boundary, ...) fails here, not in a
+        trial."""
+        warmups = self.knobs["warmup_epochs"].values
+        for batch in self.knobs["batch_size"].values:
+            for adapt in self.knobs["regime_adaptation"].values:
+                for rule in self.knobs["learning_rate_rule"].values:
+                    for warmup in warmups:
+                        try:
+                            self._schedule(batch, rule, 1.0, warmup, adapt, dataset_size=None)
+                        except ValueError as error:
+                            raise ValueError(
+                                f"Knob `warmup_epochs` value {warmup} cannot make a schedule "
+                                f"with the run's (batch_size={batch}, regime_adaptation="
+                                f"{adapt}): {error}") from None
+
+    def _schedule(self, batch, rule, base, warmup, adapt, dataset_size):
+        """The trial's `Regime` (see the module docstring)."""
+        reference = self.reference_batch_size
+        run_regime = config_lib.regime(self.config)
+        if adapt:
+            regime = run_regime.replace(batch_size=reference, learning_rate=base, warmup_epochs=0.0,
+                                        warmup_learning_rate=0.0)
+            regime = regime.adapt(batch, rule, dataset_size=dataset_size)
+        else:
+            regime = run_regime.replace(
+                batch_size=batch, learning_rate=scale_learning_rate(base, reference, batch, rule))
+        warmup_rate = run_regime.warmup_learning_rate if warmup else 0.0
+        return regime.replace(warmup_epochs=float(warmup), warmup_learning_rate=warmup_rate)
 
     def declare(self, hp):
         """Declares the knobs on a `keras_tuner.HyperParameters`; returns the trial's values.
@@ -230,10 +306,7 @@ class SearchSpace:
         return values
 
     def _rate_knob(self, optimizer):
-        knob = self.knobs["base_learning_rate"]
-        if knob.values == [None]:
-            return _Knob("base_learning_rate", BASE_LEARNING_RATES[optimizer])
-        return knob
+        return self.knobs[f"base_learning_rate_{optimizer}"]
 
     def trial_config(self, values, dataset_size):
         """The run config of a trial with knob `values` (from `declare`).
@@ -242,21 +315,17 @@ class SearchSpace:
         count exact (`Regime.adapt`).
         """
         config = copy.deepcopy(self.config)
-        batch, rule = values["batch_size"], values["learning_rate_rule"]
-        base = values["base_learning_rate"]
-        reference = self.reference_batch_size
-        run_regime = config_lib.regime(config)
-        if values["regime_adaptation"]:
-            regime = run_regime.replace(batch_size=reference, learning_rate=base,
-                                        warmup_epochs=0.0).adapt(batch, rule, dataset_size=dataset_size)
-        else:
-            regime = run_regime.replace(
-                batch_size=batch, learning_rate=scale_learning_rate(base, reference, batch, rule))
-        config["schedule"] = regime.replace(warmup_epochs=float(values["warmup_epochs"])).get_config()
-        name = values["optimizer"]
-        optimizer = dict(config["optimizer"]) if config["optimizer"]["name"] == name else {
-            "name": name, "momentum": config["optimizer"].get("momentum", 0.9)}
-        optimizer["weight_decay"] = float(values["weight_decay"])
+        regime = self._schedule(values["batch_size"], values["learning_rate_rule"],
+                                values["base_learning_rate"], values["warmup_epochs"],
+                                values["regime_adaptation"], dataset_size)
+        config["schedule"] = regime.get_config()
+        name, run_optimizer = values["optimizer"], config["optimizer"]
+        accepted = registry.optimizer_arguments(name)
+        optimizer = {k: v for k, v in run_optimizer.items()  # momentum, nesterov, clipping, masks
+                     if k in accepted and k not in ("name", "weight_decay", "trust_coefficient")}
+        optimizer.update(name=name, weight_decay=float(values["weight_decay"]))
+        if name != run_optimizer["name"] and "momentum" not in optimizer:
+            optimizer["momentum"] = 0.9
         if name == "lars":
             optimizer["trust_coefficient"] = float(values["trust_coefficient"])
         config["optimizer"] = optimizer
@@ -267,7 +336,7 @@ class SearchSpace:
         return config_lib.resolve(config)
 
     def get_config(self):
-        """The knobs as given (`{name: value, list or (low, high)}`)."""
+        """The knobs (`{name: value, list or (low, high)}`), defaults filled in."""
         return {name: knob.spec() for name, knob in self.knobs.items()}
 
 

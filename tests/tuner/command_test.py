@@ -44,22 +44,33 @@ def test_an_interrupted_search_resumes_without_rerunning_finished_trials(tmp_pat
     out = tmp_path / "tune"
     argv = _command(SMOKE + ["--output", str(out)])
     first = out / "tuner" / "search" / "trial_0" / "trial.json"
+    second = out / "tuner" / "search" / "trial_1"  # made once trial 0 and the oracle are saved
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        if first.exists() and '"COMPLETED"' in first.read_text():
-            break
+    while time.time() < deadline and process.poll() is None and not second.exists():
         time.sleep(0.05)
     assert process.poll() is None, "the search finished before it could be interrupted"
     process.send_signal(signal.SIGKILL)
     process.wait()
     finished = first.read_text()
+    assert '"COMPLETED"' in finished
     assert not (out / "best_trials.json").exists()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert first.read_text() == finished  # trial 0 was not trained again
     assert done.stdout.count("[trial]") <= 2  # only the trials it had not finished
     assert json.loads((out / "best_trials.json").read_text())["completed"] == 3
+
+
+def test_set_seed_seeds_the_run_and_the_tuner(tmp_path):
+    out = tmp_path / "out"
+    assert main(["tune", RECIPE, "--output", str(out), "--max-trials", "1",
+                 "--knob", "optimizer=sgd", "--knob", "ghost_batch_size=0", "--set", "schedule.epochs=1",
+                 "--set", "seed=7"]) == 0
+    settings = json.loads((out / "search.json").read_text())
+    assert ["seed", "7"] in settings["overrides"]
+    oracle = json.loads((out / "tuner" / "search" / "oracle.json").read_text())
+    assert oracle["seed"] == 7
 
 
 def test_knob_text():

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from keras_bigbatch import training
+from keras_bigbatch.data import ArraySource
+from keras_bigbatch.data import digits_source
+from keras_bigbatch.data import register_source
 from keras_bigbatch.layers import GhostBatchNormalization
 from keras_bigbatch.training import trainer
 from keras_bigbatch.tuner import BigBatchHyperModel
@@ -39,11 +42,30 @@ def test_trials_are_judged_on_held_out_training_examples_only():
     assert not any(row.tobytes() in rows for row in x_val.reshape(len(x_val), -1))
     model = hypermodel.build(hp)
     metrics = hypermodel.fit(hp, model)
-    # the last epoch's val_accuracy is this model's accuracy on the held-out examples
+    # the best epoch's val_accuracy is at least the last epoch's, this model's
+    # accuracy on the held-out examples
     assert metrics["val_accuracy"] >= _accuracy(model, x_val, y_val) - 1e-9
     assert set(metrics) == {"val_accuracy", "accuracy", "loss"}
     x_test, y_test = full.arrays("test")
     assert hypermodel.test_accuracy(model) == pytest.approx(_accuracy(model, x_test, y_test))
+
+
+@register_source("digits_unreadable_test")
+def _digits_unreadable_test():
+    # digits whose test images have the wrong shape: any pass over the test split fails
+    train = digits_source().arrays("train")
+    return ArraySource("digits_unreadable_test", train,
+                       (np.zeros((10, 9, 9), np.float32), np.zeros(10, np.int64)), num_classes=10)
+
+
+def test_trials_never_read_the_test_split():
+    config = dict(DIGITS, data={"source": "digits_unreadable_test"})
+    hypermodel = BigBatchHyperModel(config, SGD, verbose=False)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert hypermodel.fit(hp, model)["val_accuracy"] > 0.5  # trained and validated
+    with pytest.raises(Exception):  # only the best trial's one measurement reads it
+        hypermodel.test_accuracy(model)
 
 
 def test_hyperband_budgets_are_prefixes_of_the_schedule():
@@ -102,6 +124,16 @@ def test_an_objective_the_trainer_does_not_report_is_refused():
     assert check_objective("loss").direction == "min"
     with pytest.raises(ValueError, match=r"one of \['accuracy', 'loss', 'val_accuracy'\]"):
         check_objective("val_loss")
+
+
+def test_data_passed_to_search_is_refused_not_ignored():
+    hypermodel = BigBatchHyperModel(DIGITS, SGD, verbose=False)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    expected = (r"pass nothing to `tuner.search\(\)` but callbacks\. "
+                r"Received: \['1 positional argument\(s\)', 'batch_size'\]")
+    with pytest.raises(ValueError, match=expected):
+        hypermodel.fit(hp, model, np.zeros((4, 8, 8)), batch_size=32)
 
 
 def test_validation_split_must_leave_training_examples():

@@ -64,10 +64,23 @@ def test_trial_config_scales_the_rate_from_the_reference_batch():
     assert config["schedule"]["boundaries"] == (6.0, 8.0)
     assert config["optimizer"] == {"name": "lars", "momentum": 0.9, "weight_decay": 1e-4,
                                    "trust_coefficient": 0.002}
-    assert config["model"]["normalization"] == "ghost" and config["model"]["virtual_batch_size"] == 32
+    assert config["model"]["normalization"] == "ghost"
+    assert config["model"]["virtual_batch_size"] == 32
     sqrt = space.trial_config(dict(values, learning_rate_rule="sqrt", ghost_batch_size=0), 1347)
     assert sqrt["schedule"]["learning_rate"] == pytest.approx(0.1 * 2.0)  # sqrt(512 / 128)
     assert sqrt["model"]["normalization"] == "batch" and sqrt["model"]["virtual_batch_size"] is None
+
+
+def test_another_optimizer_keeps_the_run_settings_it_takes():
+    run = dict(DIGITS, optimizer={"name": "sgd", "momentum": 0.8, "nesterov": True,
+                                  "global_clipnorm": 1.0, "weight_decay": 1e-3})
+    space = SearchSpace(run, optimizer="lars")
+    values = {"batch_size": 512, "learning_rate_rule": "linear", "base_learning_rate": 0.5,
+              "warmup_epochs": 0.0, "optimizer": "lars", "trust_coefficient": 0.001,
+              "weight_decay": 1e-4, "ghost_batch_size": 0, "regime_adaptation": False}
+    assert space.trial_config(values, 1347)["optimizer"] == {
+        "name": "lars", "momentum": 0.8, "nesterov": True, "global_clipnorm": 1.0,
+        "weight_decay": 1e-4, "trust_coefficient": 0.001}
 
 
 def test_regime_adaptation_is_a_budget_of_updates():
@@ -92,8 +105,13 @@ def test_regime_adaptation_is_a_budget_of_updates():
     ({"optimizer": ["sgd", "adam"]}, "optimizers are ['sgd', 'lars', 'mclr', 'percent_delta']"),
     ({"learning_rate_rule": "cubic"}, "rules are ['linear', 'sqrt']"),
     ({"warmup_epochs": [0, 10]}, "warm-up epochs are in [0, 10)"),
-    ({"base_learning_rate": (2.0, 1.0)}, "(low, high) with 0 < low <= high"),
-    ({"base_learning_rate": []}, "has no value to choose from"),
+    ({"base_learning_rate_sgd": (2.0, 1.0)}, "(low, high) with 0 < low <= high"),
+    ({"base_learning_rate_lars": []}, "has no value to choose from"),
+    ({"base_learning_rate": (0.1, 1.0)}, "with several optimizers give base_learning_rate_sgd, "
+                                         "base_learning_rate_lars"),
+    ({"optimizer": "sgd", "base_learning_rate_lars": 1.0}, "is for the optimizer 'lars', which"),
+    ({"optimizer": ["sgd", "mclr"], "trust_coefficient": 0.01}, "the search does not try LARS"),
+    ({"warmup_epochs": [0, 7]}, "value 7 cannot make a schedule"),
     ({"momentum": 0.5}, "Unknown knob(s) ['momentum']"),
 ])
 def test_a_knob_without_a_valid_value_is_refused(knobs, message):

@@ -10,6 +10,7 @@ from keras_bigbatch import training
 from keras_bigbatch.data import ArraySource
 from keras_bigbatch.data import digits_source
 from keras_bigbatch.data import register_source
+from keras_bigbatch.data import registry as data_registry
 from keras_bigbatch.layers import GhostBatchNormalization
 from keras_bigbatch.training import trainer
 from keras_bigbatch.tuner import BigBatchHyperModel
@@ -50,7 +51,6 @@ def test_trials_are_judged_on_held_out_training_examples_only():
     assert hypermodel.test_accuracy(model) == pytest.approx(_accuracy(model, x_test, y_test))
 
 
-@register_source("digits_unreadable_test")
 def _digits_unreadable_test():
     # digits whose test images have the wrong shape: any pass over the test split fails
     train = digits_source().arrays("train")
@@ -58,7 +58,10 @@ def _digits_unreadable_test():
                        (np.zeros((10, 9, 9), np.float32), np.zeros(10, np.int64)), num_classes=10)
 
 
-def test_trials_never_read_the_test_split():
+def test_trials_never_read_the_test_split(monkeypatch):
+    # registered for this test only (the registry is global to the process)
+    monkeypatch.setattr(data_registry, "_FACTORIES", dict(data_registry._FACTORIES))
+    register_source("digits_unreadable_test")(_digits_unreadable_test)
     config = dict(DIGITS, data={"source": "digits_unreadable_test"})
     hypermodel = BigBatchHyperModel(config, SGD, verbose=False)
     hp = keras_tuner.HyperParameters()

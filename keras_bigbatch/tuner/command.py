@@ -79,8 +79,7 @@ def _check_same_search(path, settings):
         return
     with open(path) as stream:
         saved = json.load(stream)
-    saved = json.loads(json.dumps(saved))
-    current = json.loads(json.dumps(settings))
+    current = json.loads(json.dumps(settings))  # tuples as lists, as they were saved
     differences = [f"{key}: before {saved.get(key)!r}, now {current.get(key)!r}"
                    for key in sorted(set(saved) | set(current))
                    if saved.get(key) != current.get(key)]

@@ -77,8 +77,8 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, config, knobs=None, strategy=None, reference_batch_size=256,
                  validation_examples=None, verbose=True):
-        super().__init__(name=config_lib.resolve(config)["name"])
         config = config_lib.resolve(config)
+        super().__init__(name=config["name"])
         self.strategy = strategy
         if validation_examples is None:
             validation_examples = config["evaluation"]["validation_examples"] or max(

@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.data.source import DataSource
+from keras_bigbatch.data.source import epoch_order
 
 
 class ArraySource(DataSource):
@@ -14,7 +15,8 @@ class ArraySource(DataSource):
     Training batches are gathered by index from the stateless per-epoch
     permutation of `make_dataset` (`tf.random.experimental.index_shuffle`
     keyed by (seed, epoch)), so batch t is the same under every strategy and
-    after any restart.
+    after any restart. `batches` (JAX, PyTorch) gathers them from numpy's
+    permutation `epoch_order(seed, epoch)` instead.
 
     Args:
         name: the source's name.
@@ -64,6 +66,9 @@ class ArraySource(DataSource):
     def num_classes(self):
         return self._num_classes
 
+    def example_shape(self):
+        return tuple(self._arrays["train"][0].shape[1:])
+
     @property
     def element_spec(self):
         import tensorflow as tf
@@ -84,6 +89,12 @@ class ArraySource(DataSource):
         slice_size = global_batch_size // shard[1]
         return dataset if batch == slice_size else dataset.rebatch(batch)
 
+    def _batches(self, split, global_batch_size, shard, seed, training, start_step):
+        x, y = self._arrays[split]
+        if not training:  # one ordered pass, the last batch partial
+            return ((x[i:i + global_batch_size], y[i:i + global_batch_size])
+                    for i in range(0, len(x), global_batch_size))
+        return _training_batches(x, y, global_batch_size, shard, seed, start_step)
 
     def _epoch_examples(self, seed, epoch, shard, global_batch_size):
         import tensorflow as tf
@@ -104,6 +115,27 @@ class ArraySource(DataSource):
         steps = count // global_batch_size
         return tf.data.Dataset.range(steps).map(
             batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+
+
+def _training_batches(x, y, global_batch_size, shard, seed, start_step):
+    """Worker `shard[0]`'s slice of global batches `start_step`, `start_step + 1`, ...
+
+    ```
+    global batch t = examples epoch_order(seed, t // S)[(t % S) B : (t % S + 1) B]
+    worker w of W  = rows [w B / W, (w + 1) B / W) of it
+    ```
+    """
+    count, steps = len(x), len(x) // global_batch_size
+    part = global_batch_size // shard[1]
+    step, epoch, order = start_step, None, None
+    while True:
+        this_epoch, index = divmod(step, steps)
+        if this_epoch != epoch:
+            epoch, order = this_epoch, epoch_order(seed, this_epoch, count)
+        start = index * global_batch_size + shard[0] * part
+        rows = order[start:start + part]
+        yield x[rows], y[rows]
+        step += 1
 
 
 @functools.lru_cache(maxsize=4)

@@ -21,9 +21,20 @@ validation: only on a source from `hold_out(count)`, which moves a fixed
 ```
 
 Subclasses implement `num_examples`, `num_classes`, `element_spec` and
-`_dataset` (see `ArraySource`). TensorFlow only, like everything that builds
-`tf.data` pipelines.
+`_dataset` (see `ArraySource`); `dataset` needs TensorFlow, like everything
+that builds `tf.data` pipelines.
+
+`batches(split, global_batch_size, shard=(w, W), seed, start_step)` yields the
+same kind of batches as numpy arrays, for the trainer on JAX and PyTorch
+(no TensorFlow): worker w of W gets rows `[w B / W, (w + 1) B / W)` of every
+global batch, and global batch t is again a pure function of (seed, t). Its
+per-epoch permutation is numpy's (`np.random.default_rng([seed, epoch])`),
+not `tf.random.experimental.index_shuffle`: the same seed orders the data
+differently on TensorFlow than on the other backends. Sources that support it
+implement `_batches` (`ArraySource`, `SyntheticSource`).
 """
+
+import numpy as np
 
 from keras_bigbatch import durations
 from keras_bigbatch.arguments import check_non_negative_int
@@ -75,6 +86,10 @@ class DataSource:
     def element_spec(self):
         """`(x_spec, y_spec)` of one example, without the batch dimension."""
         raise NotImplementedError
+
+    def example_shape(self):
+        """The shape of one input example, without the batch dimension."""
+        return tuple(self.element_spec[0].shape)
 
     def steps_per_epoch(self, global_batch_size):
         """Training steps per epoch (full global batches only); > 0 or an error."""
@@ -134,6 +149,60 @@ class DataSource:
 
     def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
         """Builds the pipeline; arguments already checked (see `dataset`)."""
+        raise NotImplementedError
+
+    def batches(self, split, global_batch_size, *, shard=(0, 1), seed=0, training=None,
+                start_step=0):
+        """Numpy `(x, y)` batches of `split`, without TensorFlow (see the module docstring).
+
+        Args:
+            split: "train", "test" or "validation".
+            global_batch_size: examples per step over all workers.
+            shard: `(worker, workers)`: this process yields its slice of
+                `global_batch_size / workers` rows of every global batch
+                (training only; keras.distribution cuts it per device).
+            seed: seed of the per-epoch permutation (training only).
+            training: an endless generator of shuffled full batches (default
+                for "train"), or a re-iterable `Batches`: one ordered pass,
+                the last batch partial (default otherwise).
+            start_step: first global step to yield (training only).
+
+        Raises:
+            ValueError: as `dataset`; also a `shard` whose worker count does not
+                divide the global batch, or a source without numpy batches.
+        """
+        if split not in SPLITS:
+            raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
+        if not self.has_split(split):
+            raise ValueError(f"Data source {self.name!r} has no {split!r} split. "
+                             f"Received: split={split!r}")
+        check_positive_int("global_batch_size", global_batch_size)
+        check_non_negative_int("start_step", start_step)
+        worker, workers = shard
+        check_positive_int("workers", workers)
+        if not 0 <= worker < workers:
+            raise ValueError(f"Argument `shard` must be (worker, workers) with 0 <= worker < "
+                             f"workers. Received: shard={shard!r}")
+        training = split == "train" if training is None else training
+        if training:
+            self.steps_per_epoch(global_batch_size)
+            per_replica_batch_size(global_batch_size, workers)
+        elif workers > 1 or start_step:
+            raise ValueError(
+                "Arguments `shard` and `start_step` apply to training batches only: "
+                "evaluation yields whole global batches in order. "
+                f"Received: shard={shard!r}, start_step={start_step}, training=False")
+        if type(self)._batches is DataSource._batches:
+            raise ValueError(
+                f"Data source {self.name!r} builds tf.data pipelines only (it needs the "
+                "TensorFlow backend); numpy batches for JAX and PyTorch come from "
+                "in-memory sources (fashion_mnist, digits) and synthetic.")
+        if training:
+            return self._batches(split, global_batch_size, shard, seed, True, start_step)
+        return Batches(lambda: self._batches(split, global_batch_size, shard, seed, False, 0))
+
+    def _batches(self, split, global_batch_size, shard, seed, training, start_step):
+        """A generator of numpy batches; arguments already checked (see `batches`)."""
         raise NotImplementedError
 
     def scheduled_dataset(self, scheduler, num_replicas, input_context=None, *, seed=0):
@@ -205,3 +274,18 @@ class DataSource:
     def __repr__(self):
         return (f"{type(self).__name__}(name={self.name!r}, train={self.num_examples('train')}, "
                 f"test={self.num_examples('test')}, classes={self.num_classes})")
+
+
+class Batches:
+    """One ordered pass over an evaluation split, as often as it is iterated."""
+
+    def __init__(self, generate):
+        self._generate = generate
+
+    def __iter__(self):
+        return iter(self._generate())
+
+
+def epoch_order(seed, epoch, count):
+    """The training permutation of `epoch`: `np.random.default_rng([seed, epoch])`."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(count)

@@ -8,6 +8,8 @@ training:   one batch of `batch` examples (per-replica under an input
 evaluation: ceil(test_examples / B) global batches (the last one partial),
             all cut from one batch of min(B, test_examples) examples
 batch-size schedules (`scheduled_dataset`): the same, one batch per epoch
+numpy batches (`batches`, JAX and PyTorch): the same shapes, drawn once by
+            numpy's default_rng([seed, 0])
 ```
 
 The input pipeline then costs nearly nothing, so a run measures the model
@@ -15,6 +17,10 @@ and the accelerator. Images are uint8 `(image_size, image_size, 3)` (like
 `imagenet2012`), labels int64 in `[0, num_classes)`. Every step and every
 replica see the same examples: the data is only good for timing.
 """
+
+import itertools
+
+import numpy as np
 
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.data.registry import register_source
@@ -47,6 +53,9 @@ class SyntheticSource(DataSource):
     def num_classes(self):
         return self._num_classes
 
+    def example_shape(self):
+        return (self.image_size, self.image_size, 3)
+
     @property
     def element_spec(self):
         import tensorflow as tf
@@ -78,6 +87,22 @@ class SyntheticSource(DataSource):
         if rest:
             dataset = dataset.concatenate(pool.map(lambda x, y: (x[:rest], y[:rest])))
         return dataset
+
+    def _numpy_batch(self, size, seed):
+        """`size` random examples as numpy arrays (uint8 images, int64 labels)."""
+        rng = np.random.default_rng([int(seed), 0])
+        x = rng.integers(0, 256, (size, self.image_size, self.image_size, 3), dtype=np.uint8)
+        return x, rng.integers(0, self._num_classes, (size,), dtype=np.int64)
+
+    def _batches(self, split, global_batch_size, shard, seed, training, start_step):
+        if training:  # the worker's slice: one batch, generated once, yielded forever
+            batch = self._numpy_batch(global_batch_size // shard[1], seed)
+            return (batch for _ in itertools.count())  # a generator: what Keras's fit takes
+        count = self._examples[split]
+        x, y = self._numpy_batch(min(global_batch_size, count), seed)
+        sizes = [global_batch_size] * (count // global_batch_size)
+        sizes += [count % global_batch_size] if count % global_batch_size else []
+        return ((x[:size], y[:size]) for size in sizes)
 
     def _epoch_examples(self, seed, epoch, shard, global_batch_size):
         # Batch-size schedules: the worker's slice of one global batch, every step.

@@ -1,4 +1,4 @@
-"""Mixed precision per device: `resolve_precision` (TensorFlow only).
+"""Mixed precision per device: `resolve_precision` (any backend).
 
 ```
 "auto"  ->  "mixed_bfloat16" on TPUs, "mixed_float16" on GPUs, "float32" on CPUs
@@ -46,7 +46,10 @@ def resolve_precision(precision, strategy):
             "Argument `precision='mixed_float16'` cannot run on a TPU (no float16 "
             "arithmetic); use 'mixed_bfloat16' or 'auto'. Received: precision='mixed_float16'")
     if precision == "mixed_bfloat16" and kind == "gpu":
-        old = [c for c in _gpu_compute_capabilities() if c is not None and tuple(c) < (8, 0)]
+        capabilities = (strategy.gpu_compute_capabilities()
+                        if hasattr(strategy, "gpu_compute_capabilities")  # KerasDistribution
+                        else _gpu_compute_capabilities())
+        old = [c for c in capabilities if c is not None and tuple(c) < (8, 0)]
         if old:
             raise ValueError(
                 "Argument `precision='mixed_bfloat16'` needs GPUs of compute capability "

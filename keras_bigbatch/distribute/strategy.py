@@ -1,4 +1,10 @@
-"""Choosing a `tf.distribute` strategy by name (TensorFlow only).
+"""Choosing a strategy by name: `tf.distribute` on TensorFlow, `keras.distribution` on JAX.
+
+On the TensorFlow backend every name but "data-parallel" is a
+`tf.distribute.Strategy`. On the other backends `get_strategy` returns a
+`KerasDistribution` (see `distribute.keras_distribution`): "data-parallel"
+(JAX), and "default"/"auto" (one device, or data-parallel over several JAX
+devices); the tf.distribute names are refused there.
 
 Known limits of Keras 3 / TF 2.21 that this package plans around:
 
@@ -17,10 +23,13 @@ model, `fit` and evaluation are the same calls as under every other strategy
 import json
 import os
 
+import keras
+
 from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.arguments import check_positive_int
 
-STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "auto")
+STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "data-parallel", "auto")
+_TF_ONLY = ("mirrored", "multi-worker", "tpu")
 
 
 def configure_cpu_devices(count):
@@ -156,26 +165,34 @@ def get_strategy(name="default", cpu_devices=None):
             * `"multi-worker"`: `MultiWorkerMirroredStrategy`, configured by
               the `TF_CONFIG` environment variable (checked first);
             * `"tpu"`: `TPUStrategy` (`TPU_NAME` names a remote TPU);
+            * `"data-parallel"`: `keras.distribution.DataParallel` over every
+              device of the job (JAX backend; several hosts through
+              `keras.distribution.initialize`, see `keras_distribution`),
+              or over `cpu_devices` CPU devices when given;
             * `"auto"`, in this order: `TPUStrategy` if a TPU cluster
               resolver answers (see `_tpu_requested`),
               `MultiWorkerMirroredStrategy` if `TF_CONFIG` is set,
               `MirroredStrategy` if there is more than one GPU, else the
-              default strategy.
-        cpu_devices: with `"mirrored"`, split the CPU into this many logical
+              default strategy. Off TensorFlow: data-parallel over several
+              JAX devices (or hosts), else one device.
+        cpu_devices: with `"mirrored"` or `"data-parallel"`, split the CPU into this many logical
             devices and mirror over them (how tests and CPU-only machines
             exercise real multi-replica code).
 
     Raises:
-        ValueError: unknown `name`, `cpu_devices` with another strategy, or
+        ValueError: unknown `name`, `cpu_devices` with another strategy, a
+            tf.distribute name off TensorFlow or "data-parallel" off JAX, or
             (multi-worker) a `TF_CONFIG` that does not parse or names this
             worker out of range.
     """
     check_choice("strategy", name, STRATEGIES)
-    if cpu_devices is not None and name != "mirrored":
+    if cpu_devices is not None and name not in ("mirrored", "data-parallel"):
         raise ValueError(
-            "Argument `cpu_devices` only applies to strategy='mirrored'. "
-            f"Received: strategy={name!r}, cpu_devices={cpu_devices!r}"
+            "Argument `cpu_devices` only applies to strategy='mirrored' or "
+            f"'data-parallel'. Received: strategy={name!r}, cpu_devices={cpu_devices!r}"
         )
+    if keras.backend.backend() != "tensorflow" or name == "data-parallel":
+        return _keras_distribution(name, cpu_devices)
     import tensorflow as tf
 
     if name == "default":
@@ -197,8 +214,31 @@ def get_strategy(name="default", cpu_devices=None):
     return tf.distribute.get_strategy()
 
 
+def _keras_distribution(name, cpu_devices):
+    """`get_strategy` off the TensorFlow backend: a `KerasDistribution`."""
+    from keras_bigbatch.distribute import keras_distribution
+
+    if name in _TF_ONLY:
+        raise ValueError(
+            f"Argument `strategy={name!r}` is a tf.distribute strategy: it needs the "
+            f"TensorFlow backend, and the Keras backend is {keras.backend.backend()!r}. "
+            "Use 'data-parallel' (keras.distribution, JAX), 'default' (one device) or "
+            f"'auto'. Received: strategy={name!r}")
+    if name == "data-parallel":
+        return keras_distribution.data_parallel(cpu_devices)
+    if name == "auto" and keras.backend.backend() == "jax" and (
+            len(keras.distribution.list_devices()) > 1
+            or keras_distribution.multi_host_requested()):
+        return keras_distribution.data_parallel()
+    return keras_distribution.current()
+
+
 def is_multi_worker(strategy):
     """True for strategies whose replicas span several worker processes."""
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+
+    if isinstance(strategy, KerasDistribution):
+        return strategy.num_workers > 1
     import tensorflow as tf
 
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -206,6 +246,10 @@ def is_multi_worker(strategy):
 
 def device_kind(strategy):
     """"tpu", "gpu" or "cpu": what the strategy's replicas run on."""
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+
+    if isinstance(strategy, KerasDistribution):
+        return strategy.device_kind
     import tensorflow as tf
 
     if isinstance(strategy, (tf.distribute.TPUStrategy,)):
@@ -235,7 +279,11 @@ def compile_options(strategy, jit_compile="auto"):
         ValueError: `jit_compile=True` with several replicas on CPU
             devices (XLA fails under a multi-device MirroredStrategy there).
     """
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+
     check_choice("jit_compile", jit_compile, JIT_COMPILE)
+    if isinstance(strategy, KerasDistribution):  # XLA runs every device count on JAX
+        return {"jit_compile": jit_compile}
     replicas = strategy.num_replicas_in_sync
     multi_cpu = replicas > 1 and device_kind(strategy) == "cpu"
     if jit_compile is True and multi_cpu:

@@ -82,7 +82,31 @@ class Checkpoint:
         return f"Checkpoint(step={self.step}, path={self.path!r})"
 
 
-def _gfile():
+class _LocalFiles:
+    """The part of `tf.io.gfile` this module uses, for local paths (no TensorFlow)."""
+
+    GFile = staticmethod(open)
+    exists = staticmethod(os.path.exists)
+    isdir = staticmethod(os.path.isdir)
+    listdir = staticmethod(os.listdir)
+    remove = staticmethod(os.remove)
+
+    @staticmethod
+    def makedirs(path):
+        os.makedirs(path, exist_ok=True)
+
+    @staticmethod
+    def rename(source, target, overwrite=False):
+        if not overwrite and os.path.exists(target):
+            raise FileExistsError(target)
+        os.replace(source, target)
+
+
+def _gfile(path):
+    """`tf.io.gfile` for URLs (`gs://`, `ram://`, ...); plain files otherwise, so
+    local checkpoints need no TensorFlow (JAX, PyTorch)."""
+    if "://" not in str(path):
+        return _LocalFiles
     import tensorflow as tf
 
     return tf.io.gfile
@@ -133,14 +157,14 @@ class CheckpointStore:
 
     def steps(self):
         """Steps that have a manifest, oldest first."""
-        gfile = _gfile()
+        gfile = _gfile(self.directory)
         if not gfile.isdir(self.directory):
             return []
         found = (_NAME.match(name) for name in gfile.listdir(self.directory))
         return sorted(int(match.group(1)) for match in found if match)
 
     def _write(self, path, data):
-        gfile = _gfile()
+        gfile = _gfile(self.directory)
         tmp = f"{path}.tmp-{os.getpid()}"
         with gfile.GFile(tmp, "wb") as stream:
             stream.write(data)
@@ -148,7 +172,7 @@ class CheckpointStore:
 
     def save_arrays(self, step, arrays, suffix=".npz"):
         """Writes an arrays file of `step`; returns its `{"bytes", "sha256"}`."""
-        _gfile().makedirs(self.directory)
+        _gfile(self.directory).makedirs(self.directory)
         data = _npz_bytes(arrays)
         self._write(self._path(step, suffix), data)
         return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -176,7 +200,7 @@ class CheckpointStore:
         """
         json_state, arrays = pack(state, dict(arrays))
         suffix, again = ".npz", 0
-        gfile = _gfile()
+        gfile = _gfile(self.directory)
         while gfile.exists(self._path(step, suffix)):
             again += 1
             suffix = f".r{again}.npz"
@@ -193,7 +217,7 @@ class CheckpointStore:
     def _step_files(self):
         """`{step: [file names]}` of every `ckpt-*` file but the manifests."""
         found = {}
-        for name in _gfile().listdir(self.directory):
+        for name in _gfile(self.directory).listdir(self.directory):
             match = re.match(r"^ckpt-(\d{8,})\.", name)
             if match and not _NAME.match(name):
                 found.setdefault(int(match.group(1)), []).append(name)
@@ -211,7 +235,7 @@ class CheckpointStore:
         Also removes what killed writers left: temporary files, and arrays
         files that no manifest lists (older than the newest checkpoint).
         """
-        gfile = _gfile()
+        gfile = _gfile(self.directory)
         if not gfile.isdir(self.directory):
             return
         steps = self.steps()
@@ -241,7 +265,7 @@ class CheckpointStore:
         """The manifest of `step` as a dict; `CheckpointError` if unreadable."""
         path = self.manifest_path(step)
         try:
-            with _gfile().GFile(path, "rb") as stream:
+            with _gfile(self.directory).GFile(path, "rb") as stream:
                 manifest = json.loads(stream.read().decode())
             if manifest.get("step") != step or manifest.get("arrays") not in manifest.get(
                     "files", {}):
@@ -252,7 +276,7 @@ class CheckpointStore:
 
     def _read_checked(self, name, expected):
         path = f"{self.directory}/{name}"
-        gfile = _gfile()
+        gfile = _gfile(self.directory)
         if not gfile.exists(path):
             raise CheckpointError(f"{path} is missing")
         with gfile.GFile(path, "rb") as stream:
@@ -313,7 +337,7 @@ class CheckpointStore:
 
 
 def _remove(path):
-    gfile = _gfile()
+    gfile = _gfile(path)
     try:
         gfile.remove(path)
     except Exception:  # already gone (another process pruned it)

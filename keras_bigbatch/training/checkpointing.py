@@ -88,9 +88,12 @@ def settings_differences(saved, current):
 
 
 def num_workers(strategy):
-    """Worker processes of a `tf.distribute` strategy (1 unless multi-worker)."""
+    """Worker processes of a strategy (1 unless multi-worker)."""
     from keras_bigbatch.distribute import strategy as strategy_lib
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
 
+    if isinstance(strategy, KerasDistribution):
+        return strategy.num_workers
     if not strategy_lib.is_multi_worker(strategy):
         return 1
     return strategy.num_replicas_in_sync // max(1, len(strategy.extended.worker_devices))
@@ -115,6 +118,35 @@ def check_settings(directory, config, strategy):
                 "\nRerun with the checkpoint's settings to resume it, or give another "
                 "--output (or remove that folder) to start over.")
         return
+
+
+def worker_index(strategy):
+    """This process's worker index (0 unless multi-worker)."""
+    from keras_bigbatch.distribute import strategy as strategy_lib
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+
+    if isinstance(strategy, KerasDistribution):
+        return strategy.worker_index
+    return strategy.cluster_resolver.task_id if strategy_lib.is_multi_worker(strategy) else 0
+
+
+def _agreement(strategy):
+    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+
+    return _ProcessAgreement() if isinstance(strategy, KerasDistribution) else _Agreement(strategy)
+
+
+class _ProcessAgreement:
+    """All-gathers small integer vectors over the processes of a JAX job."""
+
+    def __call__(self, values):
+        from jax.experimental import multihost_utils
+
+        values = np.asarray(values, np.int64).reshape(1, -1)
+        return np.asarray(multihost_utils.process_allgather(values, tiled=True))
+
+    def any(self, flag):
+        return bool(self([bool(flag)]).max())
 
 
 class _Agreement:
@@ -150,7 +182,7 @@ def agree_any(strategy, flag):
 
     if not strategy_lib.is_multi_worker(strategy):
         return bool(flag)
-    return _Agreement(strategy).any(flag)
+    return _agreement(strategy).any(flag)
 
 
 class RunCheckpointer(keras.callbacks.Callback):
@@ -185,8 +217,8 @@ class RunCheckpointer(keras.callbacks.Callback):
         from keras_bigbatch.distribute import strategy as strategy_lib
 
         self.multi_worker = strategy_lib.is_multi_worker(strategy)
-        self.task = strategy.cluster_resolver.task_id if self.multi_worker else 0
-        self._agree = _Agreement(strategy) if self.multi_worker else None
+        self.task = worker_index(strategy)
+        self._agree = _agreement(strategy) if self.multi_worker else None
         self.history = {}
         self.epoch, self.batches_done = 0, 0
         self.wall_time_before = 0.0

@@ -70,7 +70,8 @@ def _parser():
     train.add_argument("--runs", default=None, help="comma-separated run names (default: all)")
     train.add_argument("--strategy", choices=STRATEGIES, default="default")
     train.add_argument("--cpu-devices", type=int, default=None,
-                       help="with --strategy mirrored: mirror over N logical CPU devices")
+                       help="with --strategy mirrored or data-parallel: split the CPU "
+                            "into N devices")
     train.add_argument("--seed", type=int, default=None, help="shorthand for --set seed=N")
     train.add_argument("--output", "--out", dest="output", default=None,
                        help="output folder (default: results/RECIPE, or results/RECIPE-smoke)")
@@ -142,11 +143,9 @@ def check_writable(folder):
 
 def _worker_output(output, strategy):
     """`output` for the chief (task 0); `output/worker-i` for worker i > 0."""
-    from keras_bigbatch.distribute import strategy as strategy_lib
+    from keras_bigbatch.training.checkpointing import worker_index
 
-    if not strategy_lib.is_multi_worker(strategy):
-        return output
-    task = strategy.cluster_resolver.task_id
+    task = worker_index(strategy)
     return output if not task else os.path.join(output, f"worker-{task}")
 
 
@@ -187,9 +186,7 @@ def _prepare(args):
     from keras_bigbatch.training import config as config_lib
 
     if args.deterministic:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
+        _enable_determinism()
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
     for config in configs:  # every run's data, batch sizes and device settings, before training
         trainer.check_batch_sizes(config, strategy.num_replicas_in_sync)
@@ -206,6 +203,20 @@ def _prepare(args):
     output = _worker_output(output, strategy)
     check_writable(output)
     return recipe, configs, panels, output, strategy, checkpoint_root
+
+
+def _enable_determinism():
+    """Deterministic ops: TensorFlow's op determinism, or XLA's on GPUs (JAX)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif keras.backend.backend() == "jax":  # read when JAX's GPU backend starts
+        flag = "--xla_gpu_deterministic_ops=true"
+        if flag not in os.environ.get("XLA_FLAGS", ""):
+            os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
 
 
 def _checkpoint_dir(output, config):

@@ -1,6 +1,30 @@
-"""Accuracy over all replicas, under any strategy (TensorFlow)."""
+"""Accuracy over all replicas: `make_evaluator` (tf.distribute) and
+`make_batch_evaluator` (numpy batches: JAX, PyTorch, keras.distribution)."""
 
-import tensorflow as tf
+import keras
+import numpy as np
+
+
+def make_batch_evaluator(model, batch_size):
+    """Returns `evaluate(batches) -> accuracy` over numpy `(x, y)` batches.
+
+    Every batch is padded to `batch_size` rows (a multiple of the device
+    count, so keras.distribution can shard it; one compiled shape) and
+    predicted with `model.predict_on_batch`; only the real rows are counted.
+    """
+
+    def evaluate(batches):
+        correct = total = 0
+        for x, y in batches:
+            count = len(y)
+            if count < batch_size:
+                x = np.concatenate([x, np.zeros((batch_size - count,) + x.shape[1:], x.dtype)])
+            logits = keras.ops.convert_to_numpy(model.predict_on_batch(x))[:count]
+            correct += int(np.sum(np.argmax(logits, axis=-1) == np.reshape(y, (count,))))
+            total += count
+        return correct / max(total, 1)
+
+    return evaluate
 
 
 def make_evaluator(model, strategy):
@@ -17,6 +41,7 @@ def make_evaluator(model, strategy):
     batch). Examples whose label is negative are padding
     (`pad_to_full_batches`) and are not counted.
     """
+    import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def step(x, y):
@@ -53,6 +78,8 @@ def pad_to_full_batches(dataset, batch_size):
     `make_evaluator` does not count: the accuracy is that of the unpadded
     dataset (tested against it).
     """
+    import tensorflow as tf
+
     x_spec, y_spec = dataset.element_spec
 
     def pad(x, y):

@@ -13,8 +13,15 @@ Keras loss scales each replica's mean by 1/replicas and the optimizer sums
 the replicas' gradients: one update on a global batch equals the
 one-device update on that batch (tested against one device).
 
+On the JAX and PyTorch backends the strategy is a `KerasDistribution`
+(`keras.distribution.DataParallel` over the job's devices, or one device) and
+`model.fit` reads numpy batches (`DataSource.batches`): process w of W feeds
+rows [w B / W, (w + 1) B / W) of every global batch and XLA cuts them per
+device. The loss is the global batch's mean, so again one update equals the
+one-device update (tested on 2 JAX CPU devices). TensorFlow is not imported.
+
 Recipes, the command line, the Keras Tuner HyperModel and the notebooks all
-go through these two calls. TensorFlow only.
+go through these two calls.
 """
 
 import contextlib
@@ -28,6 +35,7 @@ from keras_bigbatch import durations
 from keras_bigbatch.callbacks import BatchSizeScheduler
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute import batching
+from keras_bigbatch.distribute import keras_distribution
 from keras_bigbatch.distribute import precision as precision_lib
 from keras_bigbatch.distribute import strategy as strategy_lib
 from keras_bigbatch.optimizers import CBLR
@@ -37,9 +45,19 @@ from keras_bigbatch.training.curvature import CurvatureModel
 
 
 def _strategy(strategy):
+    """`strategy`, or the current one: tf.distribute's on TensorFlow, else
+    keras.distribution's (`KerasDistribution`)."""
+    if strategy is not None:
+        return strategy
+    if keras.backend.backend() != "tensorflow":
+        return keras_distribution.current()
     import tensorflow as tf
 
-    return strategy or tf.distribute.get_strategy()
+    return tf.distribute.get_strategy()
+
+
+def _uses_keras_distribution(strategy):
+    return isinstance(strategy, keras_distribution.KerasDistribution)
 
 
 def source(config):
@@ -82,10 +100,16 @@ def device_settings(config, strategy):
     """`(dtype policy, compile options)` for `config` on `strategy`'s devices.
 
     Raises:
-        ValueError: a precision or `jit_compile` the devices cannot run, or
+        ValueError: a precision or `jit_compile` the devices cannot run,
             `batch_growth` on TPUs (a batch-size schedule feeds batches of
-            a changing size; TPUs compile for fixed shapes).
+            a changing size; TPUs compile for fixed shapes), or
+            `batch_growth` off TensorFlow (its feed is a tf.data pipeline).
     """
+    if config_lib.batch_growth_plan(config) is not None and _uses_keras_distribution(strategy):
+        raise ValueError(
+            "Argument `batch_growth.enabled=true` needs the TensorFlow backend (its "
+            "batch-size feed is a tf.data pipeline); the Keras backend is "
+            f"{keras.backend.backend()!r}. Received: batch_growth.enabled=True")
     if config_lib.batch_growth_plan(config) is not None and (
             strategy_lib.device_kind(strategy) == "tpu"):
         raise ValueError(
@@ -96,21 +120,23 @@ def device_settings(config, strategy):
     return precision, strategy_lib.compile_options(strategy, config["jit_compile"])
 
 
-def model_arguments(config, num_replicas):
+def model_arguments(config, num_replicas, replicas_see_shares=True):
     """The registered model's keyword arguments from `config["model"]`.
 
-    Adds the run's `seed` where the model takes one. Under several replicas
-    `normalization="batch"` becomes `"sync_batch"` (Keras BN with
-    `synchronized=True`): Keras's BN normalizes each replica's share and
-    keeps unsynchronized moving statistics, so only synchronized statistics
-    make the update the one-device update on the global batch. (For
-    per-replica statistics use `"ghost"` with `virtual_batch_size` = the
-    per-replica batch.)
+    Adds the run's `seed` where the model takes one. Under several
+    tf.distribute replicas `normalization="batch"` becomes `"sync_batch"`
+    (Keras BN with `synchronized=True`): Keras's BN normalizes each
+    replica's share and keeps unsynchronized moving statistics, so only
+    synchronized statistics make the update the one-device update on the
+    global batch. (For per-replica statistics use `"ghost"` with
+    `virtual_batch_size` = the per-replica batch.) Under keras.distribution
+    (`replicas_see_shares=False`) the model is one program over the global
+    batch, whose BN statistics are already global: "batch" stays.
     """
     args = {k: v for k, v in config["model"].items() if k != "name"}
     if "seed" in registry.model_arguments(config["model"]["name"]):
         args.setdefault("seed", config["seed"])
-    if num_replicas > 1 and args.get("normalization") == "batch":
+    if replicas_see_shares and num_replicas > 1 and args.get("normalization") == "batch":
         args["normalization"] = "sync_batch"
     return args
 
@@ -139,7 +165,8 @@ def build(config, strategy=None):
     Args:
         config: a run config (partial dicts are completed from
             `config.DEFAULTS` and checked).
-        strategy: a `tf.distribute.Strategy`; default: the current one.
+        strategy: a `tf.distribute.Strategy` or (JAX, PyTorch) a
+            `KerasDistribution`; default: the current one.
 
     Returns:
         The compiled `keras.Model`.
@@ -148,13 +175,14 @@ def build(config, strategy=None):
     strategy = _strategy(strategy)
     check_batch_sizes(config, strategy.num_replicas_in_sync)
     data = source(config)
-    model_args = model_arguments(config, strategy.num_replicas_in_sync)
+    model_args = model_arguments(config, strategy.num_replicas_in_sync,
+                                 not _uses_keras_distribution(strategy))
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
     precision, compile_options = device_settings(config, strategy)
     keras.utils.set_random_seed(config["seed"])
     with _dtype_policy(precision), strategy.scope():
-        model = registry.build_model(config["model"]["name"], data.element_spec[0].shape,
+        model = registry.build_model(config["model"]["name"], data.example_shape(),
                                      data.num_classes, **model_args)
         optimizer = registry.build_optimizer(
             config["optimizer"]["name"], learning_rate_schedule(config, data), **optimizer_args)
@@ -289,7 +317,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     Args:
         config: the run config `model` was built from.
         model: the compiled model (built under the same `strategy`).
-        strategy: the `tf.distribute.Strategy`; default: the current one.
+        strategy: the `tf.distribute.Strategy` or `KerasDistribution`;
+            default: the current one.
         callbacks: extra Keras callbacks for `fit`. Those with
             `get_state()`/`set_state(state)` (JSON-able dicts, numpy arrays
             allowed) are checkpointed too.
@@ -327,12 +356,11 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `evaluation.distance_points`), `history` (Keras's History dict) and
         `config` (the resolved config).
     """
-    from keras_bigbatch.distribute import enable_multi_worker_fit
-    from keras_bigbatch.training.evaluation import make_evaluator
-    from keras_bigbatch.training.evaluation import pad_to_full_batches
+    from keras_bigbatch.training import evaluation as evaluation_lib
 
     config = config_lib.resolve(config)
     strategy = _strategy(strategy)
+    arrays = _uses_keras_distribution(strategy)  # numpy batches, keras.distribution
     num_replicas = strategy.num_replicas_in_sync
     per_replica = check_batch_sizes(config, num_replicas)
     data = source(config)
@@ -351,17 +379,26 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             return plan.batch_size.total_steps(dataset_size, epoch)
         return epoch * steps_per_epoch
     evaluation = config["evaluation"]
-    if strategy_lib.is_multi_worker(strategy):
+    if strategy_lib.is_multi_worker(strategy) and not arrays:
+        from keras_bigbatch.distribute import enable_multi_worker_fit
+
         enable_multi_worker_fit()
 
     eval_batch = evaluation["batch_size"] * num_replicas
+
+    def eval_data(split):
+        if arrays:
+            return data.batches(split, eval_batch, training=False)
+        dataset = data.dataset(split, eval_batch, training=False)
+        if strategy_lib.device_kind(strategy) == "tpu":  # TPUs need fixed shapes
+            dataset = evaluation_lib.pad_to_full_batches(dataset, eval_batch)
+        return dataset
     measured = {}
     for key, split in (("val_accuracy", "validation"), ("test_accuracy", "test")):
         if data.has_split(split) and (split != "test" or evaluation["test_accuracy"]):
-            measured[key] = data.dataset(split, eval_batch)
-            if strategy_lib.device_kind(strategy) == "tpu":  # TPUs need fixed shapes
-                measured[key] = pad_to_full_batches(measured[key], eval_batch)
-    evaluate = make_evaluator(model, strategy)
+            measured[key] = eval_data(split)
+    evaluate = (evaluation_lib.make_batch_evaluator(model, eval_batch) if arrays
+                else evaluation_lib.make_evaluator(model, strategy))
     accuracies = _Accuracies(evaluate, measured,
                              max(1, epochs // evaluation["evaluations"]), epochs)
     run_callbacks = [accuracies]
@@ -388,6 +425,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     def train_data(start_step):
         if plan is not None:
             return scheduled_data
+        if arrays:  # this process's slice of every global batch
+            return data.batches("train", global_batch, seed=seed, start_step=start_step,
+                                shard=(strategy.worker_index, strategy.num_workers))
         return strategy.distribute_datasets_from_function(
             lambda context: data.dataset("train", global_batch, context, seed=seed,
                                          start_step=start_step))
@@ -425,8 +465,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
 
     start = time.perf_counter()
     try:
-        history = _fit_from(model, train_data, run_callbacks, first_epoch, batches_done,
-                            epochs, steps_per_epoch, updates_before, scheduler)
+        with strategy.scope() if arrays else contextlib.nullcontext():
+            history = _fit_from(model, train_data, run_callbacks, first_epoch, batches_done,
+                                epochs, steps_per_epoch, updates_before, scheduler)
     except BaseException:  # Preempted, KeyboardInterrupt: fit skipped on_train_end
         if scheduler is not None:
             scheduler.on_train_end()  # restores the warning filters it changed
@@ -440,10 +481,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         accuracies.measure(last_epoch)
     train_accuracy = None
     if evaluation["train_accuracy"]:
-        train_eval = data.dataset("train", eval_batch, training=False)
-        if strategy_lib.device_kind(strategy) == "tpu":
-            train_eval = pad_to_full_batches(train_eval, eval_batch)
-        train_accuracy = evaluate(train_eval)
+        train_accuracy = evaluate(eval_data("train"))
     result = {
         "name": config["name"],
         "test_accuracy": accuracies.last("test_accuracy"),

@@ -14,8 +14,16 @@ from tests.multi_process import free_ports
 
 
 def test_unknown_strategy_lists_choices():
-    with pytest.raises(ValueError, match=r"`strategy` must be one of \('default', 'mirrored', 'multi-worker', 'tpu', 'auto'\)"):
+    with pytest.raises(ValueError, match=r"`strategy` must be one of \('default', 'mirrored', 'multi-worker', 'tpu', "
+                       r"'data-parallel', 'auto'\)"):
         get_strategy("horovod")
+
+
+def test_data_parallel_needs_the_jax_backend():
+    # keras.distribution data parallelism is the JAX backend's strategy
+    # (tests/training/trainer_jax_test.py runs it there)
+    with pytest.raises(ValueError, match=r"strategy='data-parallel'.*JAX backend only.*'mirrored'"):
+        get_strategy("data-parallel")
 
 
 def test_cpu_devices_only_with_mirrored():

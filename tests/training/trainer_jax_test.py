@@ -1,0 +1,187 @@
+"""The trainer on JAX, without TensorFlow: `keras.distribution` data parallelism.
+
+What defines "right" is one device: a data-parallel run over 2 JAX CPU
+devices must train the same weights as a one-device run of the same global
+batch. Runs only on the JAX backend with 2 host devices, as
+scripts/test_without_tensorflow.sh runs it (a venv without TensorFlow,
+KERAS_BACKEND=jax, XLA_FLAGS=--xla_force_host_platform_device_count=2);
+skipped elsewhere.
+"""
+
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bigbatch.distribute import KerasDistribution
+from keras_bigbatch.distribute import get_strategy
+from keras_bigbatch.layers import GhostBatchNormalization
+from keras_bigbatch.training import build
+from keras_bigbatch.training import fit
+from keras_bigbatch.training import train
+from keras_bigbatch.training import cli
+from keras_bigbatch.training.config import merge
+
+from tests.layers.ghost_batch_normalization_test import reference
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="the JAX backend's trainer (KERAS_BACKEND=jax)")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECIPE = os.path.join(HERE, "digits_recipe.py")
+
+
+@pytest.fixture(scope="module")
+def two_devices():
+    import jax
+
+    if len(jax.devices()) < 2:
+        pytest.skip("needs 2 JAX devices: XLA_FLAGS=--xla_force_host_platform_device_count=2")
+    return get_strategy("data-parallel")
+
+
+def digits_config(**changes):
+    """21 updates per epoch on the digits (1348 // 64), momentum SGD with warm-up."""
+    base = {
+        "name": "digits", "seed": 1, "data": {"source": "digits"},
+        "model": {"name": "mlp", "hidden_units": (32,), "normalization": "ghost",
+                  "virtual_batch_size": 32},
+        "optimizer": {"name": "sgd", "momentum": 0.9},
+        "schedule": {"batch_size": 64, "epochs": 3, "learning_rate": 0.2, "warmup_epochs": 1,
+                     "boundaries": (2,)},
+        "evaluation": {"evaluations": 3},
+    }
+    return merge(base, changes)
+
+
+def weights(model):
+    return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+@pytest.mark.parametrize("normalization", [
+    # ghost batches of 32 = the per-device batch under 2 devices
+    {"model.normalization": "ghost", "model.virtual_batch_size": 32},
+    # plain BN: its statistics are the global batch's under data parallelism
+    {"model.normalization": "batch", "model.virtual_batch_size": None},
+], ids=["ghost", "batch"])
+def test_data_parallel_matches_one_device(two_devices, normalization):
+    config = digits_config(**normalization)
+    single = train(config, strategy=KerasDistribution(None), verbose=False)
+    double = train(config, strategy=two_devices, verbose=False)
+    assert single["num_replicas"] == 1
+    assert double["num_replicas"] == 2 and double["per_replica_batch_size"] == 32
+    assert single["updates"] == double["updates"] == 3 * (1348 // 64)
+    kernel = double["model"].trainable_variables[0].value
+    assert len(kernel.sharding.device_set) == 2  # really laid out over both devices
+    for a, b in zip(weights(single["model"]), weights(double["model"])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert single["history"]["loss"] == pytest.approx(double["history"]["loss"], rel=1e-5)
+    assert single["test_accuracy"] == pytest.approx(double["test_accuracy"], abs=1e-9)
+    assert single["test_accuracy"] > 0.8
+    assert single["curve"]["updates"] == [21, 42, 63]
+
+
+def test_ghost_batches_are_cut_per_device_shard(two_devices):
+    # Each device's output must be its own rows normalized by ghost batches
+    # of those rows only: a ghost batch never spans two devices.
+    import jax
+
+    x = np.random.default_rng(0).normal(2.0, 3.0, (16, 3)).astype("float32")
+    layer = GhostBatchNormalization(4)
+    with two_devices.scope():
+        layer.build((16, 3))
+        sharded = jax.device_put(x, two_devices.distribution.get_data_layout(x.shape).backend_layout)
+        out = jax.jit(lambda v: layer(v, training=True))(sharded)
+    assert len(out.addressable_shards) == 2
+    for shard in out.addressable_shards:
+        rows = x[shard.index[0]]
+        assert len(rows) == 8
+        want, _, _ = reference(rows, 4, np.ones(3), np.zeros(3), layer.epsilon)
+        np.testing.assert_allclose(np.asarray(shard.data), want, rtol=1e-5, atol=1e-5)
+
+
+def test_ghost_batch_spanning_two_devices_is_refused(two_devices):
+    config = digits_config(**{"model.virtual_batch_size": 64})
+    with pytest.raises(ValueError, match=r"virtual_batch_size.*\(64\) must divide the per-replica "
+                                         r"batch size \(32 = global batch 64 / 2 replicas\)"):
+        build(config, two_devices)
+
+
+def test_global_batch_the_devices_do_not_divide_is_refused(two_devices):
+    config = digits_config(**{"schedule.batch_size": 63, "model.normalization": "batch",
+                              "model.virtual_batch_size": None})
+    with pytest.raises(ValueError, match="63"):
+        build(config, two_devices)
+
+
+def test_batch_growth_is_refused_off_tensorflow(two_devices):
+    config = digits_config(**{"batch_growth.enabled": True, "schedule.batch_size": 32,
+                              "model.virtual_batch_size": 16})
+    with pytest.raises(ValueError, match="batch_growth.*TensorFlow backend"):
+        build(config, two_devices)
+
+
+class _Stop(Exception):
+    pass
+
+
+class _StopAt(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == self.step:
+            raise _Stop()
+
+
+def test_interrupted_data_parallel_run_resumes_exactly(two_devices, tmp_path, capsys):
+    config = digits_config(**{"checkpoint.every_steps": 5})
+    whole = train(config, strategy=two_devices, verbose=False)
+    model = build(config, two_devices)
+    with pytest.raises(_Stop):  # mid-epoch 2, two steps after the checkpoint at 25
+        fit(config, model, two_devices, callbacks=[_StopAt(27)], verbose=False,
+            checkpoint_dir=str(tmp_path))
+    capsys.readouterr()
+    resumed_model = build(config, two_devices)
+    resumed = fit(config, resumed_model, two_devices, verbose=True, checkpoint_dir=str(tmp_path))
+    assert "ckpt-00000025.json: step 25 (epoch 2, 4 of 21 steps done)" in capsys.readouterr().out
+    assert resumed["updates"] == whole["updates"] == 63
+    for a, b in zip(weights(whole["model"]), weights(resumed_model)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert resumed["test_accuracy"] == pytest.approx(whole["test_accuracy"], abs=1e-9)
+
+
+def test_synthetic_source_trains(two_devices):
+    config = {"name": "synthetic", "seed": 0,
+              "data": {"source": "synthetic", "image_size": 8, "num_classes": 10,
+                       "train_examples": 64, "test_examples": 20},
+              "model": {"name": "mlp", "hidden_units": (16,), "normalization": "batch"},
+              "schedule": {"batch_size": 16, "epochs": 2, "learning_rate": 0.1}}
+    result = train(config, strategy=two_devices, verbose=False)
+    assert result["updates"] == 8 and result["num_replicas"] == 2
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+
+
+def test_command_trains_data_parallel_and_writes_the_model(two_devices, tmp_path, capsys):
+    status = cli.main(["train", RECIPE, "--runs", "A", "--strategy", "data-parallel",
+                       "--cpu-devices", "2", "--output", str(tmp_path)])
+    assert status == 0, capsys.readouterr().err
+    loaded = keras.models.load_model(tmp_path / "A" / "model.keras")
+    assert loaded.count_params() > 0
+    results = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert results[0]["num_replicas"] == 2 and results[0]["updates"] == 63
+    assert results[0]["test_accuracy"] > 0.8
+    assert "tensorflow" not in sys.modules  # the whole run, command included
+
+
+@pytest.mark.parametrize("name", ["mirrored", "multi-worker", "tpu"])
+def test_tf_distribute_strategies_are_refused_with_the_alternative(name, tmp_path, capsys):
+    status = cli.main(["train", RECIPE, "--runs", "A", "--strategy", name,
+                       "--output", str(tmp_path)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"strategy={name!r}" in err and "'data-parallel'" in err and "TensorFlow" in err

@@ -147,22 +147,28 @@ def multi_host_requested():
     return int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1") or 1) > 1
 
 
+_INITIALIZED = False
+
+
 def initialize():
-    """`keras.distribution.initialize()` for a multi-host job, once.
+    """`keras.distribution.initialize()` for a multi-host job, once per process.
+
+    Must run before JAX initializes its backend (`get_strategy` calls it first).
 
     Raises:
         ValueError: the job's variables are incomplete (the message names them).
     """
-    jax = _jax()
-    if jax.process_count() > 1:
-        return  # already initialized
+    global _INITIALIZED
+    if _INITIALIZED:
+        return
     missing = [name for name in _MULTI_HOST_VARIABLES if not os.environ.get(name)]
     if missing:
         raise ValueError(
             "A multi-host data-parallel job needs " + ", ".join(_MULTI_HOST_VARIABLES) +
             f"; missing {missing}. E.g. KERAS_DISTRIBUTION_JOB_ADDRESSES=10.0.0.1:1234,"
             "10.0.0.2:1234 KERAS_DISTRIBUTION_NUM_PROCESSES=2 KERAS_DISTRIBUTION_PROCESS_ID=0.")
-    keras.distribution.initialize()
+    keras.distribution.initialize()  # before any JAX computation: JAX requires it
+    _INITIALIZED = True
 
 
 def data_parallel(cpu_devices=None):
@@ -176,8 +182,10 @@ def data_parallel(cpu_devices=None):
         set_cpu_devices(cpu_devices)
     if multi_host_requested():
         initialize()
-    devices = keras.distribution.list_devices()
-    return KerasDistribution(keras.distribution.DataParallel(devices=devices))
+    distribution = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+    # Each process already feeds its own slice of every global batch (DataSource.batches).
+    distribution.auto_shard_dataset = False
+    return KerasDistribution(distribution)
 
 
 def current():

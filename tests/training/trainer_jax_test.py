@@ -10,6 +10,7 @@ skipped elsewhere.
 
 import json
 import os
+import subprocess
 import sys
 
 import keras
@@ -26,11 +27,13 @@ from keras_bigbatch.training import cli
 from keras_bigbatch.training.config import merge
 
 from tests.layers.ghost_batch_normalization_test import reference
+from tests.multi_process import free_ports
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="the JAX backend's trainer (KERAS_BACKEND=jax)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 RECIPE = os.path.join(HERE, "digits_recipe.py")
 
 
@@ -185,3 +188,36 @@ def test_tf_distribute_strategies_are_refused_with_the_alternative(name, tmp_pat
     assert status == 2
     err = capsys.readouterr().err
     assert f"strategy={name!r}" in err and "'data-parallel'" in err and "TensorFlow" in err
+
+
+def _command(output, strategy, extra_env):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one device per process
+    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", **extra_env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_bigbatch.training", "train", RECIPE, "--runs", "A",
+         "--strategy", strategy, "--output", str(output)],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_hosts_through_keras_distribution_initialize_match_one_device(tmp_path):
+    # Two processes of one device each on 127.0.0.1 (keras.distribution.initialize,
+    # gloo collectives); the reference is one process on one device.
+    (port,) = free_ports(1)
+    job = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port},127.0.0.1:{port}",
+           "KERAS_DISTRIBUTION_NUM_PROCESSES": "2"}
+    processes = [_command(tmp_path / "hosts", "data-parallel",
+                          dict(job, KERAS_DISTRIBUTION_PROCESS_ID=str(i))) for i in range(2)]
+    processes.append(_command(tmp_path / "one", "default", {}))
+    outputs = [p.communicate(timeout=300)[0] for p in processes]
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+    assert "on 2 replica(s)" in outputs[0] and "on 1 replica(s)" in outputs[2]
+    reference = keras.models.load_model(tmp_path / "one" / "A" / "model.keras")
+    for folder in (tmp_path / "hosts", tmp_path / "hosts" / "worker-1"):
+        model = keras.models.load_model(folder / "A" / "model.keras")
+        for a, b in zip(weights(reference), weights(model)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    rows = [json.loads((folder / "results.json").read_text())["results"][0]
+            for folder in (tmp_path / "hosts", tmp_path / "one")]
+    assert rows[0]["num_replicas"] == 2 and rows[0]["updates"] == rows[1]["updates"] == 63
+    assert rows[0]["test_accuracy"] == pytest.approx(rows[1]["test_accuracy"], abs=1e-9)

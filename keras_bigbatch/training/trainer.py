@@ -44,7 +44,7 @@ from keras_bigbatch.training import registry
 from keras_bigbatch.training.curvature import CurvatureModel
 
 
-def _strategy(strategy):
+def default_strategy(strategy=None):
     """`strategy`, or the current one: tf.distribute's on TensorFlow, else
     keras.distribution's (`KerasDistribution`)."""
     if strategy is not None:
@@ -172,7 +172,7 @@ def build(config, strategy=None):
         The compiled `keras.Model`.
     """
     config = config_lib.resolve(config)
-    strategy = _strategy(strategy)
+    strategy = default_strategy(strategy)
     check_batch_sizes(config, strategy.num_replicas_in_sync)
     data = source(config)
     model_args = model_arguments(config, strategy.num_replicas_in_sync,
@@ -356,10 +356,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `evaluation.distance_points`), `history` (Keras's History dict) and
         `config` (the resolved config).
     """
-    from keras_bigbatch.training import evaluation as evaluation_lib
-
     config = config_lib.resolve(config)
-    strategy = _strategy(strategy)
+    strategy = default_strategy(strategy)
     arrays = _uses_keras_distribution(strategy)  # numpy batches, keras.distribution
     num_replicas = strategy.num_replicas_in_sync
     per_replica = check_batch_sizes(config, num_replicas)
@@ -385,20 +383,11 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         enable_multi_worker_fit()
 
     eval_batch = evaluation["batch_size"] * num_replicas
-
-    def eval_data(split):
-        if arrays:
-            return data.batches(split, eval_batch, training=False)
-        dataset = data.dataset(split, eval_batch, training=False)
-        if strategy_lib.device_kind(strategy) == "tpu":  # TPUs need fixed shapes
-            dataset = evaluation_lib.pad_to_full_batches(dataset, eval_batch)
-        return dataset
     measured = {}
     for key, split in (("val_accuracy", "validation"), ("test_accuracy", "test")):
         if data.has_split(split) and (split != "test" or evaluation["test_accuracy"]):
-            measured[key] = eval_data(split)
-    evaluate = (evaluation_lib.make_batch_evaluator(model, eval_batch) if arrays
-                else evaluation_lib.make_evaluator(model, strategy))
+            measured[key] = evaluation_data(data, split, eval_batch, strategy)
+    evaluate = evaluator(model, strategy, eval_batch)
     accuracies = _Accuracies(evaluate, measured,
                              max(1, epochs // evaluation["evaluations"]), epochs)
     run_callbacks = [accuracies]
@@ -481,7 +470,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         accuracies.measure(last_epoch)
     train_accuracy = None
     if evaluation["train_accuracy"]:
-        train_accuracy = evaluate(eval_data("train"))
+        train_accuracy = evaluate(evaluation_data(data, "train", eval_batch, strategy))
     result = {
         "name": config["name"],
         "test_accuracy": accuracies.last("test_accuracy"),
@@ -508,6 +497,29 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     if checkpointer is not None:
         checkpointer.save_final({k: v for k, v in result.items() if k != "config"})
     return result
+
+
+def evaluation_data(data, split, eval_batch, strategy):
+    """One ordered pass over `split` in global batches of `eval_batch`: a
+    tf.data pipeline (padded to full batches on TPUs, which need fixed
+    shapes), or numpy batches under a `KerasDistribution`."""
+    if _uses_keras_distribution(strategy):
+        return data.batches(split, eval_batch, training=False)
+    from keras_bigbatch.training.evaluation import pad_to_full_batches
+
+    dataset = data.dataset(split, eval_batch, training=False)
+    if strategy_lib.device_kind(strategy) == "tpu":
+        dataset = pad_to_full_batches(dataset, eval_batch)
+    return dataset
+
+
+def evaluator(model, strategy, eval_batch):
+    """`evaluate(evaluation_data(...)) -> accuracy` for `strategy`."""
+    from keras_bigbatch.training import evaluation
+
+    if _uses_keras_distribution(strategy):
+        return evaluation.make_batch_evaluator(model, eval_batch)
+    return evaluation.make_evaluator(model, strategy)
 
 
 def _check_steps_per_execution(steps_per_execution, epoch_steps, epochs):

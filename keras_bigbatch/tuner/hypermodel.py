@@ -27,6 +27,7 @@ TensorFlow only, like the trainer.
 
 import time
 
+import keras
 import keras_tuner
 
 from keras_bigbatch.training import config as config_lib
@@ -94,11 +95,11 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
         self.schedule_epochs = self.config["schedule"]["epochs"]
 
     def _strategy(self, model=None):
-        import tensorflow as tf
-
         if self.strategy is not None:
             return self.strategy
-        return model.distribute_strategy if model is not None else tf.distribute.get_strategy()
+        if model is not None and keras.backend.backend() == "tensorflow":
+            return model.distribute_strategy
+        return trainer.default_strategy()
 
     def trial_config(self, hp):
         """The run config of the trial `hp` describes (declares the knobs)."""
@@ -148,16 +149,10 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
 
     def test_accuracy(self, model):
         """Accuracy of `model` on the test split (all of it), measured once."""
-        from keras_bigbatch.training.evaluation import make_evaluator
-        from keras_bigbatch.training.evaluation import pad_to_full_batches
-        from keras_bigbatch.distribute import strategy as strategy_lib
-
         strategy = self._strategy(model)
         batch = self.config["evaluation"]["batch_size"] * strategy.num_replicas_in_sync
-        dataset = trainer.source(self.config).dataset("test", batch)
-        if strategy_lib.device_kind(strategy) == "tpu":
-            dataset = pad_to_full_batches(dataset, batch)
-        return make_evaluator(model, strategy)(dataset)
+        data = trainer.evaluation_data(trainer.source(self.config), "test", batch, strategy)
+        return trainer.evaluator(model, strategy, batch)(data)
 
 
 def _describe(values):

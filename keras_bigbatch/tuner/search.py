@@ -13,6 +13,7 @@ import time
 
 import keras_tuner
 
+from keras_bigbatch.distribute.keras_distribution import KerasDistribution
 from keras_bigbatch.tuner.hypermodel import check_objective
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -52,9 +53,12 @@ def make_tuner(name, hypermodel, directory, max_trials=10, objective="val_accura
     if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
         raise ValueError(
             f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
+    strategy = distribution_strategy or hypermodel.strategy
+    if isinstance(strategy, KerasDistribution):
+        strategy = None  # Keras Tuner knows tf.distribute only; trainer.build enters its scope
     common = dict(objective=check_objective(objective), seed=seed, directory=str(directory),
-                  project_name=PROJECT, overwrite=overwrite,
-                  distribution_strategy=distribution_strategy or hypermodel.strategy, **kwargs)
+                  project_name=PROJECT, overwrite=overwrite, distribution_strategy=strategy,
+                  **kwargs)
     if name == "hyperband":
         common.setdefault("factor", 3)
         tuner = keras_tuner.Hyperband(hypermodel, max_epochs=hypermodel.schedule_epochs, **common)

@@ -11,8 +11,9 @@
 #    against one device (tests/training/trainer_jax_test.py).
 # 3. One smoke recipe end to end: `keras-bigbatch train generalization_gap
 #    --size smoke --strategy data-parallel`, its expected accuracies checked.
-# 4. PyTorch: torch==2.13.0 (a CPU build) added to the same venv, and the
-#    backend-agnostic tests again with KERAS_BACKEND=torch.
+# 4. PyTorch: torch==2.13.0 (a CPU build) added to the same venv, the
+#    backend-agnostic tests again with KERAS_BACKEND=torch, and the trainer
+#    on one device (a digits recipe through the command).
 set -euo pipefail
 export KERAS_BIGBATCH_VENV="${KERAS_BIGBATCH_NOTF_VENV:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv-notf}"
 export KERAS_BIGBATCH_TF=none
@@ -24,6 +25,19 @@ if "$PY" -c "import tensorflow" 2>/dev/null; then
   echo "error: $VENV has TensorFlow installed; this job must run without it." >&2
   exit 1
 fi
+
+check_expected() {  # results.json, replicas per run: every expected accuracy met
+  "$PY" - "$1" "$2" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+checks = results["expected"]
+failed = [c for c in checks if not c["ok"]]
+replicas = {r["num_replicas"] for r in results["results"]}
+assert checks and not failed, f"expected accuracies not met: {failed}"
+assert replicas == {int(sys.argv[2])}, f"expected {sys.argv[2]} replica(s) per run: {replicas}"
+print(f"{sys.argv[1]}: {len(checks)} expected checks ok, {sys.argv[2]} replica(s) per run")
+PY
+}
 
 AGNOSTIC=(tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses
           tests/data/batches_test.py tests/backends)
@@ -38,17 +52,7 @@ KERAS_BACKEND=jax JAX_PLATFORMS=cpu XLA_FLAGS=--xla_force_host_platform_device_c
 echo "== smoke recipe, data-parallel over 2 CPU devices ($((SECONDS - START)) s)"
 KERAS_BACKEND=jax JAX_PLATFORMS=cpu "$VENV/bin/keras-bigbatch" train generalization_gap \
   --size smoke --strategy data-parallel --cpu-devices 2 --output "$RUN_DIR/smoke"
-"$PY" - "$RUN_DIR/smoke/results.json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))
-checks = results["expected"]
-failed = [c for c in checks if not c["ok"]]
-replicas = {r["num_replicas"] for r in results["results"]}
-assert checks and not failed, f"expected accuracies not met: {failed}"
-assert replicas == {2}, f"runs were not data-parallel over 2 devices: {replicas}"
-assert "tensorflow" not in sys.modules
-print(f"smoke recipe: {len(checks)} expected checks ok, 2 devices per run")
-PY
+check_expected "$RUN_DIR/smoke/results.json" 2
 
 echo "== PyTorch backend ($((SECONDS - START)) s)"
 if ! "$PY" -c "import torch" 2>/dev/null; then
@@ -57,4 +61,8 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
 fi
 KERAS_BACKEND=torch "$PY" -m pytest -q -p no:cacheprovider -n "${KERAS_BIGBATCH_TEST_WORKERS:-2}" \
   "${AGNOSTIC[@]}" "$@"
+echo "== the trainer on PyTorch, one device ($((SECONDS - START)) s)"
+KERAS_BACKEND=torch "$VENV/bin/keras-bigbatch" train tests/training/digits_recipe.py --runs A \
+  --output "$RUN_DIR/torch"
+check_expected "$RUN_DIR/torch/results.json" 1
 echo "== without TensorFlow: all passed in $((SECONDS - START)) s"

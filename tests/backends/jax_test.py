@@ -1,8 +1,8 @@
-"""The backend-agnostic parts (layers, schedules, callbacks, optimizers) on JAX.
+"""The backend-agnostic parts (layers, schedules, callbacks, optimizers) on JAX and torch.
 
 Runs `python -m tests.backends._backend_checks` in a fresh process with
-KERAS_BACKEND=jax (one process for all checks: a backend is chosen once per
-process).
+KERAS_BACKEND=jax, then torch (one process per backend: a backend is chosen
+once per process); a backend whose package is not installed is skipped.
 """
 
 import os
@@ -14,7 +14,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.mark.parametrize("backend", ["jax"])
+@pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_backend_checks(backend):
     pytest.importorskip(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu")

@@ -1,5 +1,10 @@
-"""BatchSizeScheduler + make_scheduled_dataset: exact batches inside one `fit`."""
+"""BatchSizeScheduler + make_scheduled_dataset: exact batches inside one `fit`.
 
+`make_scheduled_dataset` is a tf.data pipeline: the tests that fit one are
+marked `tensorflow`; the schedule arithmetic and checks run on every backend.
+"""
+
+import contextlib
 import os
 import tempfile
 
@@ -8,7 +13,6 @@ import numpy as np
 import pytest
 
 from keras_bigbatch.callbacks import BatchSizeScheduler
-from keras_bigbatch.data import make_scheduled_dataset
 from keras_bigbatch.schedules import BatchSizeSchedule
 
 N = 1000
@@ -52,10 +56,7 @@ class StepLog(keras.callbacks.Callback):
 
 
 def build(strategy=None, model_class=keras.Sequential):
-    import tensorflow as tf
-
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
+    with strategy.scope() if strategy else contextlib.nullcontext():
         keras.utils.set_random_seed(0)
         model = model_class([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
                              keras.layers.Dense(2)])
@@ -67,6 +68,8 @@ def build(strategy=None, model_class=keras.Sequential):
 
 
 def run(strategy=None, epochs=EPOCHS, model_class=keras.Sequential, callbacks=(), **fit):
+    from keras_bigbatch.data import make_scheduled_dataset
+
     x, y = data()
     scheduler = BatchSizeScheduler(SCHEDULE)
     dataset = make_scheduled_dataset(x, y, scheduler, strategy=strategy, seed=3)
@@ -116,6 +119,7 @@ def test_callable_schedule_checked_each_epoch():
         BatchSizeSchedule.small_first_epoch(1024, 512)
 
 
+@pytest.mark.tensorflow
 def test_exact_batches_in_one_fit():
     model, history, scheduler = run()
     assert history["steps"] == STEPS
@@ -130,13 +134,17 @@ def test_exact_batches_in_one_fit():
     assert float(keras.ops.convert_to_numpy(lr)) == pytest.approx(0.01)
 
 
+@pytest.mark.tensorflow
 def test_one_trace_for_all_batch_sizes():
     TracedModel.traces = 0
     run(model_class=TracedModel)
     assert 1 <= TracedModel.traces <= 3  # at most one per distinct batch size; TF: 1
 
 
+@pytest.mark.tensorflow
 def test_steps_per_execution_is_exact():
+    from keras_bigbatch.data import make_scheduled_dataset
+
     x, y = data()
     scheduler = BatchSizeScheduler(SCHEDULE)
     model = build()
@@ -148,6 +156,7 @@ def test_steps_per_execution_is_exact():
     assert history["iterations"] == list(np.cumsum(STEPS))
 
 
+@pytest.mark.tensorflow
 def test_mirrored_matches_single_device(mirrored):
     single, history, _ = run()
     keras.backend.clear_session()
@@ -159,7 +168,10 @@ def test_mirrored_matches_single_device(mirrored):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_replicas_must_divide_every_batch(mirrored):
+    from keras_bigbatch.data import make_scheduled_dataset
+
     x, y = data()
     with pytest.raises(ValueError, match=r"Epoch 1 .*global_batch_size.*\[32, 34\]"):
         make_scheduled_dataset(x, y, BatchSizeScheduler({0: 32, 1: 33}), strategy=mirrored)
@@ -171,6 +183,7 @@ def test_replicas_must_divide_every_batch(mirrored):
     assert int(model.optimizer.iterations.numpy()) == 31  # epoch 0 kept
 
 
+@pytest.mark.tensorflow
 def test_resume_mid_schedule_gives_the_same_weights():
     straight, _, _ = run()
     keras.backend.clear_session()
@@ -193,11 +206,19 @@ def test_resume_mid_schedule_gives_the_same_weights():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
-def test_wiring_mistakes_are_explained():
+def test_fit_without_the_scheduled_dataset_is_explained():
     x, y = data()
     model = build()
     with pytest.raises(ValueError, match="make_scheduled_dataset"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[BatchSizeScheduler(SCHEDULE)])
+
+
+@pytest.mark.tensorflow
+def test_wiring_mistakes_are_explained():
+    from keras_bigbatch.data import make_scheduled_dataset
+
+    x, y = data()
+    model = build()
     scheduler = BatchSizeScheduler(SCHEDULE)
     dataset = make_scheduled_dataset(x, y, scheduler)
     with pytest.raises(ValueError, match="steps_per_epoch"):

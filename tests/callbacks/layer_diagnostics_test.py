@@ -24,14 +24,22 @@ def setup():
     return x, y, model
 
 
-def test_first_step_matches_hand_computation():
-    import tensorflow as tf
+def kernel_gradient(x, y, weights):
+    """The first kernel's gradient of the mean cross-entropy of setup()'s model, by hand (float64)."""
+    w1, b1, w2, b2 = [w.astype(np.float64) for w in weights]
+    h = np.tanh(x.astype(np.float64) @ w1 + b1)
+    z = h @ w2 + b2
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    dz = (p - np.eye(2)[y]) / len(x)
+    return x.T.astype(np.float64) @ (dz @ w2.T * (1 - h**2))
 
+
+def test_first_step_matches_hand_computation():
     x, y, model = setup()
     w0 = [w.copy() for w in model.get_weights()]
-    with tf.GradientTape() as tape:
-        loss = model.loss(y, model(x, training=False))
-    grads = [g.numpy().astype(np.float64) for g in tape.gradient(loss, model.trainable_variables)]
+    # float64 by hand vs the float32 autodiff: the statistics below agree to ~1e-7
+    grads = [kernel_gradient(x, y, w0)]
     diagnostics = LayerDiagnostics(x, y, batch_size=64, every=3)
     # the full batch as probe and as training batch: probe gradient = training gradient
     model.fit(x, y, batch_size=64, epochs=7, shuffle=False, verbose=0, callbacks=[diagnostics])

@@ -1,6 +1,10 @@
 """CBLR with CurvatureModel (TensorFlow backend): the Hutchinson estimate on a
 loss whose Hessian is diagonal (so the estimate is exact), one step by hand,
-the Newton-like step, errors for missing curvature and several replicas."""
+the Newton-like step, errors for missing curvature and several replicas.
+
+CurvatureModel needs the TensorFlow backend (nested gradient tapes): its
+tests are marked `tensorflow`; on the other backends its refusal is tested.
+"""
 
 import keras
 import numpy as np
@@ -8,6 +12,8 @@ import pytest
 
 from keras_bigbatch.optimizers import CBLR
 from keras_bigbatch.training import CurvatureModel
+
+ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
 
 
 def quadratic_problem(seed=0):
@@ -28,6 +34,7 @@ def build(optimizer, w0):
     return model
 
 
+@pytest.mark.tensorflow
 def test_one_step_by_hand_with_exact_hutchinson_diagonal():
     x, y, h = quadratic_problem()
     w0 = np.array([[0.3, 0.1, -0.4]], "float32")
@@ -42,6 +49,7 @@ def test_one_step_by_hand_with_exact_hutchinson_diagonal():
     np.testing.assert_allclose(model.get_layer("dense").kernel.numpy(), want, rtol=1e-5)
 
 
+@pytest.mark.tensorflow
 def test_full_rate_near_a_minimum_is_a_newton_step():
     # near the minimum g is small, (1 + g^2)^1.5 ~ 1 and R ~ 1/h: one step lands
     x, y, _ = quadratic_problem()
@@ -51,6 +59,7 @@ def test_full_rate_near_a_minimum_is_a_newton_step():
     np.testing.assert_allclose(model.get_layer("dense").kernel.numpy(), solution, atol=2e-3)
 
 
+@pytest.mark.tensorflow
 def test_far_from_a_minimum_eq9_lengthens_the_step():
     # eq. 9's (1 + g^2)^1.5 grows with |g|: from w = 0 a full-rate step is
     # (1 + g^2)^1.5 Newton steps long (the Newton step from 0 lands on the solution)
@@ -64,6 +73,7 @@ def test_far_from_a_minimum_eq9_lengthens_the_step():
     assert (1 + g[1] ** 2) ** 1.5 > 3
 
 
+@pytest.mark.tensorflow
 def test_curvature_model_trains_a_small_classifier_and_round_trips(tmp_path):
     from keras_bigbatch.data import load_digits
 
@@ -90,6 +100,7 @@ def test_plain_model_with_cblr_fails_with_a_clear_message():
         model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
 
 
+@pytest.mark.tensorflow
 def test_curvature_model_refuses_other_optimizers_and_several_replicas(mirrored):
     inputs = keras.Input((2,))
     model = CurvatureModel(inputs, keras.layers.Dense(2)(inputs))
@@ -100,6 +111,14 @@ def test_curvature_model_refuses_other_optimizers_and_several_replicas(mirrored)
         model = CurvatureModel(inputs, keras.layers.Dense(2)(inputs))
         with pytest.raises(ValueError, match="one replica"):
             model.compile(optimizer=CBLR(0.1), loss="mse")
+
+
+@pytest.mark.skipif(ON_TENSORFLOW, reason="CurvatureModel works on TensorFlow (tests above)")
+def test_curvature_model_refuses_other_backends():
+    inputs = keras.Input((2,))
+    model = CurvatureModel(inputs, keras.layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="CurvatureModel needs the TensorFlow backend"):
+        model.compile(optimizer=CBLR(0.1), loss="mse")
 
 
 @pytest.mark.parametrize("argument,value", [("epsilon", 0.0), ("curvature_momentum", 1.0),

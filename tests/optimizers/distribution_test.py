@@ -44,6 +44,7 @@ def train(name, strategy):
     return model.get_weights()
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_mirrored_matches_single_device(name, mirrored):
     import tensorflow as tf

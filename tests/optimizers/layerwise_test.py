@@ -41,8 +41,21 @@ def variables_and_gradients(seed=0, steps=2):
 
 def run(optimizer, weights, grads_per_step):
     variables = [keras.Variable(w, name=f"v{i}") for i, w in enumerate(weights)]
+    if keras.backend.backend() == "jax" and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        # Keras' LossScaleOptimizer.apply cannot run eagerly on JAX (its stateful
+        # assigns inside jax.lax.cond leak tracers, with keras.optimizers.SGD too);
+        # the JAX trainer calls stateless_apply under jit, and so does this.
+        import jax
+
+        optimizer.build(variables)
+        step = jax.jit(optimizer.stateless_apply)
+        values, state = [v.value for v in variables], [v.value for v in optimizer.variables]
+        for grads in grads_per_step:
+            values, state = step(state, grads, values)
+        return [np.asarray(v) for v in values]
     for grads in grads_per_step:
-        optimizer.apply(grads, variables)
+        # tensors, as in fit: keras.optimizers.SGD on torch refuses numpy gradients
+        optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
     return [keras.ops.convert_to_numpy(v) for v in variables]
 
 
@@ -211,7 +224,10 @@ def test_mixed_float16_fit_stays_finite_and_learns(name):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(16, activation="relu"),
                                   keras.layers.Dense(2)])
-        model.compile(optimizer=make(name, learning_rate={"LARS": 5.0, "MCLR": 0.1,
+        # LARS at 5.0 passed with seed 0 only (0.75-0.80 with seeds 1, 2 on TensorFlow,
+        # 0.785 with seed 0 on torch); at 2.0 it ends at 0.88-0.95 for seeds 0-2 on
+        # TensorFlow and torch (float32 on torch gives the same curves: not a float16 issue)
+        model.compile(optimizer=make(name, learning_rate={"LARS": 2.0, "MCLR": 0.1,
                                                           "PercentDelta": 0.05}[name]),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
@@ -264,8 +280,11 @@ def test_small_fit_learns_digits(name):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Flatten(),
                               keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
-    # rates from a sweep on this task (MCLR diverges at 0.03 with or without momentum)
-    settings = {"LARS": (3.0, 0.9), "MCLR": (0.01, 0.0), "PercentDelta": (0.01, 0.9)}[name]
+    # rates from a sweep on this task (MCLR diverges at 0.03 with or without momentum,
+    # and 0.01 is at the edge: test accuracy 0.85 on TensorFlow with seed 1, a loss
+    # spike and 0.51 on JAX with seed 0; 0.005 gives 0.90-0.96 for seeds 0-2 on
+    # TensorFlow and JAX)
+    settings = {"LARS": (3.0, 0.9), "MCLR": (0.005, 0.0), "PercentDelta": (0.01, 0.9)}[name]
     model.compile(optimizer=make(name, learning_rate=settings[0], momentum=settings[1]),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     model.fit(x, y, batch_size=256, epochs=15, verbose=0)

@@ -35,7 +35,7 @@ def test_drives_an_optimizer():
     opt = keras.optimizers.SGD(Warmup(1.0, 4))
     var = keras.Variable(np.zeros(1, "float32"))
     for _ in range(3):
-        opt.apply([np.ones(1, "float32")], [var])
+        opt.apply([keras.ops.ones(1)], [var])  # torch's SGD takes tensors, not numpy
     # lr 0.0 + 0.25 + 0.5 applied to gradient 1
     np.testing.assert_allclose(var.numpy(), [-0.75], rtol=1e-6)
 

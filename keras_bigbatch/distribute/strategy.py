@@ -22,6 +22,7 @@ model, `fit` and evaluation are the same calls as under every other strategy
 
 import json
 import os
+import warnings
 
 import keras
 
@@ -268,12 +269,14 @@ def compile_options(strategy, jit_compile="auto"):
     """`model.compile` keyword arguments that are safe under `strategy`.
 
     Args:
-        strategy: the `tf.distribute.Strategy`.
+        strategy: the `tf.distribute.Strategy` or `KerasDistribution`.
         jit_compile: "auto" (Keras decides: XLA on one device; Keras 3.15
             turns "auto" off under every other tf.distribute strategy, and
             TPUs compile everything anyway; off for several replicas on CPU
             devices, where XLA fails), True (XLA, e.g. under MirroredStrategy
             on GPUs, not tested here; an error where it cannot work) or False.
+            Under a `KerasDistribution` (JAX) "auto" is XLA, and False over
+            several devices becomes True with a warning.
 
     Raises:
         ValueError: `jit_compile=True` with several replicas on CPU
@@ -282,8 +285,17 @@ def compile_options(strategy, jit_compile="auto"):
     from keras_bigbatch.distribute.keras_distribution import KerasDistribution
 
     check_choice("jit_compile", jit_compile, JIT_COMPILE)
-    if isinstance(strategy, KerasDistribution):  # XLA runs every device count on JAX
-        return {"jit_compile": jit_compile}
+    if isinstance(strategy, KerasDistribution):
+        if jit_compile is False and strategy.num_replicas_in_sync > 1:
+            # Op by op, every op over the mesh is its own program with its own
+            # collectives; on JAX's host CPU devices they deadlock (measured with
+            # ResNet-50 over 2 devices), and elsewhere they are slow.
+            warnings.warn(
+                "jit_compile=False is ignored under data-parallel over "
+                f"{strategy.num_replicas_in_sync} devices: the train step runs as one XLA "
+                "program (op-by-op execution runs one collective per op).", stacklevel=2)
+            return {"jit_compile": True}
+        return {"jit_compile": jit_compile}  # XLA runs every device count on JAX
     replicas = strategy.num_replicas_in_sync
     multi_cpu = replicas > 1 and device_kind(strategy) == "cpu"
     if jit_compile is True and multi_cpu:

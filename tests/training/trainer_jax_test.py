@@ -240,3 +240,14 @@ def test_tune_command_searches_data_parallel(two_devices, tmp_path, capsys):
     x, y = get_source("digits").arrays("test")
     measured = float(np.mean(np.argmax(best.predict(x, verbose=0), -1) == y))
     assert f"test accuracy {measured:.4f}" in out
+
+
+def test_jit_compile_off_becomes_xla_over_several_devices(two_devices):
+    # Op by op, every op over the mesh is its own program with its own all-reduce:
+    # ResNet-50 over 2 host CPU devices deadlocked in XLA's rendezvous that way.
+    from keras_bigbatch.distribute import compile_options
+
+    with pytest.warns(UserWarning, match="jit_compile=False is ignored under data-parallel"):
+        assert compile_options(two_devices, False) == {"jit_compile": True}
+    assert compile_options(two_devices, "auto") == {"jit_compile": "auto"}
+    assert compile_options(KerasDistribution(None), False) == {"jit_compile": False}

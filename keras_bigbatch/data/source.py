@@ -178,14 +178,16 @@ class DataSource:
                              f"Received: split={split!r}")
         check_positive_int("global_batch_size", global_batch_size)
         check_non_negative_int("start_step", start_step)
-        worker, workers = shard
-        check_positive_int("workers", workers)
-        if not 0 <= worker < workers:
-            raise ValueError(f"Argument `shard` must be (worker, workers) with 0 <= worker < "
-                             f"workers. Received: shard={shard!r}")
+        check_non_negative_int("seed", seed)
+        if (not isinstance(shard, (tuple, list)) or len(shard) != 2
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in shard)
+                or not 0 <= shard[0] < shard[1]):
+            raise ValueError(f"Argument `shard` must be (worker, workers), ints with 0 <= "
+                             f"worker < workers. Received: shard={shard!r}")
+        workers = shard[1]
         training = split == "train" if training is None else training
         if training:
-            self.steps_per_epoch(global_batch_size)
+            durations.check_steps_per_epoch(self.num_examples(split), global_batch_size)
             per_replica_batch_size(global_batch_size, workers)
         elif workers > 1 or start_step:
             raise ValueError(

@@ -121,18 +121,23 @@ def check_backend(strategy_name):
             f"Received: strategy={strategy_name!r}")
 
 
+def _request_cpu_devices(count):
+    """Asks JAX for `count` CPU devices; starts nothing (no device is listed)."""
+    check_positive_int("cpu_devices", count)
+    try:
+        _jax().config.update("jax_num_cpu_devices", count)
+    except RuntimeError:
+        pass  # already initialized: `set_cpu_devices` accepts it if the count matches
+
+
 def set_cpu_devices(count):
     """Splits the host CPU into `count` JAX devices (tests, CPU-only machines).
 
     Must run before JAX initializes its backend; afterwards it raises
     `RuntimeError` unless the host already has `count` CPU devices.
     """
-    check_positive_int("cpu_devices", count)
+    _request_cpu_devices(count)
     jax = _jax()
-    try:
-        jax.config.update("jax_num_cpu_devices", count)
-    except RuntimeError:
-        pass  # already initialized: accepted below if the count matches
     existing = len(jax.devices("cpu"))
     if existing != count:
         raise RuntimeError(
@@ -175,14 +180,18 @@ def data_parallel(cpu_devices=None):
     """`KerasDistribution(DataParallel)` over every device of the job.
 
     Args:
-        cpu_devices: split the host CPU into this many devices first.
+        cpu_devices: split the host CPU into this many devices first, and
+            use them (not the GPUs or TPUs) for the mesh.
     """
     check_backend("data-parallel")
     if cpu_devices is not None:
-        set_cpu_devices(cpu_devices)
+        _request_cpu_devices(cpu_devices)
     if multi_host_requested():
-        initialize()
-    distribution = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+        initialize()  # before anything lists devices: that starts JAX
+    if cpu_devices is not None:
+        set_cpu_devices(cpu_devices)  # checks the split took effect
+    devices = keras.distribution.list_devices("cpu" if cpu_devices is not None else None)
+    distribution = keras.distribution.DataParallel(devices=devices)
     # Each process already feeds its own slice of every global batch (DataSource.batches).
     distribution.auto_shard_dataset = False
     return KerasDistribution(distribution)

@@ -227,9 +227,10 @@ def _keras_distribution(name, cpu_devices):
             f"'auto'. Received: strategy={name!r}")
     if name == "data-parallel":
         return keras_distribution.data_parallel(cpu_devices)
+    # multi-host first: listing devices would start JAX before initialize()
     if name == "auto" and keras.backend.backend() == "jax" and (
-            len(keras.distribution.list_devices()) > 1
-            or keras_distribution.multi_host_requested()):
+            keras_distribution.multi_host_requested()
+            or len(keras.distribution.list_devices()) > 1):
         return keras_distribution.data_parallel()
     return keras_distribution.current()
 

@@ -20,8 +20,9 @@ checkpoints exist and none is usable, `CheckpointError` names every file.
 
 `state` is a JSON-able dict whose values may include numpy arrays (at any
 depth): `pack` moves them into the arrays file and `unpack` puts them back.
-Every file goes through `tf.io.gfile`, so DIR may be a local folder, `gs://`
-or any file system TensorFlow reads (tested on `ram://`). TensorFlow only.
+A local DIR is read and written with plain file calls (no TensorFlow); a URL
+(`gs://`, or any file system TensorFlow reads, tested on `ram://`) goes
+through `tf.io.gfile`, which needs TensorFlow installed.
 """
 
 import hashlib
@@ -107,8 +108,13 @@ def _gfile(path):
     local checkpoints need no TensorFlow (JAX, PyTorch)."""
     if "://" not in str(path):
         return _LocalFiles
-    import tensorflow as tf
-
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError:
+        raise CheckpointError(
+            f"Checkpoint folder {path!r} is a URL, which needs tf.io.gfile, and TensorFlow "
+            "is not installed. Give a local folder (or a mounted bucket), or install "
+            "tensorflow.") from None
     return tf.io.gfile
 
 

@@ -38,7 +38,9 @@ on TensorFlow, where Keras converts every step's logs to Python numbers
 anyway (its TensorFlow backend dispatches callbacks synchronously). A
 resumed epoch's metric totals are added after its first step, so the
 trainer's compiled metrics must be sums (Keras's Mean-based `loss` and
-`accuracy` are). TensorFlow only, like the trainer.
+`accuracy` are). Any backend: under keras.distribution (JAX) every
+process saves the same global state, and the agreement is a process
+all-gather.
 """
 
 import copy
@@ -61,10 +63,15 @@ _FREE = ("checkpoint", "data.download")
 
 def settings(config, num_replicas, num_workers=1):
     """What must not change between a run and its resumption (a flat dict):
-    the config but its `checkpoint` section and `data.download`, and the
+    the config but its `checkpoint` section and `data.download`, the
     replicas and workers (each replica keeps its own share of the running
-    metric totals)."""
+    metric totals), and, off TensorFlow, the Keras backend (`keras_backend`:
+    numpy batches follow another data order than tf.data's, and
+    keras.distribution keeps one metric total where tf.distribute keeps one
+    per replica). TensorFlow runs leave the key out, as before it existed."""
     flat = {"num_replicas": num_replicas, "num_workers": num_workers}
+    if keras.backend.backend() != "tensorflow":
+        flat["keras_backend"] = keras.backend.backend()
 
     def walk(value, prefix):
         if isinstance(value, dict):
@@ -196,7 +203,7 @@ class RunCheckpointer(keras.callbacks.Callback):
         directory: the run's checkpoint folder (local or any `tf.io.gfile` path).
         config: the resolved run config (its `checkpoint` section sets
             `every_steps`, `every_seconds` and `keep`).
-        strategy: the run's `tf.distribute.Strategy`.
+        strategy: the run's `tf.distribute.Strategy` or `KerasDistribution`.
         components: `{name: object with get_state()/set_state(state)}`: the
             stateful callbacks whose state goes into every checkpoint.
         epoch_steps: `epoch -> full number of steps of that epoch`.

@@ -206,7 +206,8 @@ def _prepare(args):
 
 
 def _enable_determinism():
-    """Deterministic ops: TensorFlow's op determinism, or XLA's on GPUs (JAX)."""
+    """Deterministic ops: TensorFlow's op determinism, XLA's on GPUs (JAX), or
+    PyTorch's deterministic algorithms."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
@@ -217,6 +218,10 @@ def _enable_determinism():
         flag = "--xla_gpu_deterministic_ops=true"
         if flag not in os.environ.get("XLA_FLAGS", ""):
             os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
 
 
 def _checkpoint_dir(output, config):

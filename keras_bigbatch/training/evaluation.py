@@ -8,9 +8,11 @@ import numpy as np
 def make_batch_evaluator(model, batch_size):
     """Returns `evaluate(batches) -> accuracy` over numpy `(x, y)` batches.
 
-    Every batch is padded to `batch_size` rows (a multiple of the device
-    count, so keras.distribution can shard it; one compiled shape) and
+    Every batch is padded to `batch_size` rows (one compiled shape) and
     predicted with `model.predict_on_batch`; only the real rows are counted.
+    Under keras.distribution the batch is not sharded: every device predicts
+    all of it (`predict_on_batch` feeds it replicated), so the evaluation
+    batch costs each device what it costs one.
     """
 
     def evaluate(batches):

@@ -64,7 +64,17 @@ def source(config):
     """The config's `DataSource` (sources cache their arrays), with its
     validation split held out when `evaluation.validation_examples` > 0."""
     args = dict(config["data"])
-    data = data_lib.get_source(args.pop("source"), **args)
+    name = args.pop("source")
+    try:
+        data = data_lib.get_source(name, **args)
+    except ModuleNotFoundError as error:
+        if error.name not in ("tensorflow", "tensorflow_datasets"):
+            raise
+        raise ValueError(
+            f"Data source {name!r} needs TensorFlow (it reads with tf.data), which is not "
+            f"installed; the Keras backend is {keras.backend.backend()!r}. Off TensorFlow "
+            "the trainer reads in-memory sources (fashion_mnist, digits) and synthetic. "
+            f"Received: data.source={name!r}") from None
     held_out = config.get("evaluation", {}).get("validation_examples", 0)
     return data.hold_out(held_out) if held_out else data
 
@@ -105,11 +115,7 @@ def device_settings(config, strategy):
             a changing size; TPUs compile for fixed shapes), or
             `batch_growth` off TensorFlow (its feed is a tf.data pipeline).
     """
-    if config_lib.batch_growth_plan(config) is not None and _uses_keras_distribution(strategy):
-        raise ValueError(
-            "Argument `batch_growth.enabled=true` needs the TensorFlow backend (its "
-            "batch-size feed is a tf.data pipeline); the Keras backend is "
-            f"{keras.backend.backend()!r}. Received: batch_growth.enabled=True")
+    _check_backend_support(config, strategy)
     if config_lib.batch_growth_plan(config) is not None and (
             strategy_lib.device_kind(strategy) == "tpu"):
         raise ValueError(
@@ -118,6 +124,15 @@ def device_settings(config, strategy):
             "GPUs, or turn batch growth off. Received: batch_growth.enabled=True")
     precision = precision_lib.resolve_precision(config["precision"], strategy)
     return precision, strategy_lib.compile_options(strategy, config["jit_compile"])
+
+
+def _check_backend_support(config, strategy):
+    """Raises for what the run needs that `strategy`'s backend lacks (build and fit)."""
+    if config_lib.batch_growth_plan(config) is not None and _uses_keras_distribution(strategy):
+        raise ValueError(
+            "Argument `batch_growth.enabled=true` needs the TensorFlow backend (its "
+            "batch-size feed is a tf.data pipeline); the Keras backend is "
+            f"{keras.backend.backend()!r}. Received: batch_growth.enabled=True")
 
 
 def model_arguments(config, num_replicas, replicas_see_shares=True):
@@ -358,6 +373,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     """
     config = config_lib.resolve(config)
     strategy = default_strategy(strategy)
+    _check_backend_support(config, strategy)
     arrays = _uses_keras_distribution(strategy)  # numpy batches, keras.distribution
     num_replicas = strategy.num_replicas_in_sync
     per_replica = check_batch_sizes(config, num_replicas)

@@ -82,6 +82,10 @@ def test_evaluation_is_one_ordered_pass_as_often_as_iterated():
     ({"split": "test", "start_step": 3}, "start_step"),
     ({"split": "test", "shard": (0, 2)}, "shard"),
     ({"start_step": -1}, "start_step"),
+    ({"seed": -1}, "seed"),
+    ({"shard": (0,)}, "shard"),
+    ({"shard": (0.0, 2)}, "shard"),
+    ({"split": "test", "training": True}, "8"),  # 7 test examples: no full batch of 8
 ])
 def test_bad_arguments_are_named(kwargs, message):
     kwargs = {"split": "train", "global_batch_size": 8, **kwargs}

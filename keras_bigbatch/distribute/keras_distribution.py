@@ -100,8 +100,9 @@ class KerasDistribution:
         return self.distribution.scope()
 
     def __repr__(self):
-        return (f"KerasDistribution({type(self.distribution).__name__ if self.distribution else 'one device'}, "
-                f"replicas={self.num_replicas_in_sync}, workers={self.num_workers})")
+        kind = type(self.distribution).__name__ if self.distribution else "one device"
+        return (f"KerasDistribution({kind}, replicas={self.num_replicas_in_sync}, "
+                f"workers={self.num_workers})")
 
 
 def _jax():
@@ -206,7 +207,3 @@ def current():
             "The trainer runs under keras.distribution.DataParallel only; the global "
             f"distribution is {type(ambient).__name__}. Unset it, or pass a DataParallel.")
     return KerasDistribution(ambient)
-
-
-def is_keras_distribution(strategy):
-    return isinstance(strategy, KerasDistribution)

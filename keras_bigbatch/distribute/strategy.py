@@ -28,6 +28,8 @@ import keras
 
 from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.distribute import keras_distribution
+from keras_bigbatch.distribute.keras_distribution import KerasDistribution
 
 STRATEGIES = ("default", "mirrored", "multi-worker", "tpu", "data-parallel", "auto")
 _TF_ONLY = ("mirrored", "multi-worker", "tpu")
@@ -217,8 +219,6 @@ def get_strategy(name="default", cpu_devices=None):
 
 def _keras_distribution(name, cpu_devices):
     """`get_strategy` off the TensorFlow backend: a `KerasDistribution`."""
-    from keras_bigbatch.distribute import keras_distribution
-
     if name in _TF_ONLY:
         raise ValueError(
             f"Argument `strategy={name!r}` is a tf.distribute strategy: it needs the "
@@ -237,8 +237,6 @@ def _keras_distribution(name, cpu_devices):
 
 def is_multi_worker(strategy):
     """True for strategies whose replicas span several worker processes."""
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     if isinstance(strategy, KerasDistribution):
         return strategy.num_workers > 1
     import tensorflow as tf
@@ -248,8 +246,6 @@ def is_multi_worker(strategy):
 
 def device_kind(strategy):
     """"tpu", "gpu" or "cpu": what the strategy's replicas run on."""
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     if isinstance(strategy, KerasDistribution):
         return strategy.device_kind
     import tensorflow as tf
@@ -283,8 +279,6 @@ def compile_options(strategy, jit_compile="auto"):
         ValueError: `jit_compile=True` with several replicas on CPU
             devices (XLA fails under a multi-device MirroredStrategy there).
     """
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     check_choice("jit_compile", jit_compile, JIT_COMPILE)
     if isinstance(strategy, KerasDistribution):
         if jit_compile is False and strategy.num_replicas_in_sync > 1:

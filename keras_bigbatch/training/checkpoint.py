@@ -34,6 +34,8 @@ import warnings
 
 import numpy as np
 
+from keras_bigbatch.training import files
+
 _NAME = re.compile(r"^ckpt-(\d{8,})\.json$")
 _ARRAY_REF = "__array__"
 
@@ -83,39 +85,12 @@ class Checkpoint:
         return f"Checkpoint(step={self.step}, path={self.path!r})"
 
 
-class _LocalFiles:
-    """The part of `tf.io.gfile` this module uses, for local paths (no TensorFlow)."""
-
-    GFile = staticmethod(open)
-    exists = staticmethod(os.path.exists)
-    isdir = staticmethod(os.path.isdir)
-    listdir = staticmethod(os.listdir)
-    remove = staticmethod(os.remove)
-
-    @staticmethod
-    def makedirs(path):
-        os.makedirs(path, exist_ok=True)
-
-    @staticmethod
-    def rename(source, target, overwrite=False):
-        if not overwrite and os.path.exists(target):
-            raise FileExistsError(target)
-        os.replace(source, target)
-
-
 def _gfile(path):
-    """`tf.io.gfile` for URLs (`gs://`, `ram://`, ...); plain files otherwise, so
-    local checkpoints need no TensorFlow (JAX, PyTorch)."""
-    if "://" not in str(path):
-        return _LocalFiles
+    """The file system of `path` (see `training.files`), with a checkpoint's error."""
     try:
-        import tensorflow as tf
-    except ModuleNotFoundError:
-        raise CheckpointError(
-            f"Checkpoint folder {path!r} is a URL, which needs tf.io.gfile, and TensorFlow "
-            "is not installed. Give a local folder (or a mounted bucket), or install "
-            "tensorflow.") from None
-    return tf.io.gfile
+        return files.filesystem(path)
+    except ValueError as error:
+        raise CheckpointError(f"Checkpoint folder: {error}") from None
 
 
 def _npz_bytes(arrays):
@@ -170,11 +145,8 @@ class CheckpointStore:
         return sorted(int(match.group(1)) for match in found if match)
 
     def _write(self, path, data):
-        gfile = _gfile(self.directory)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with gfile.GFile(tmp, "wb") as stream:
-            stream.write(data)
-        gfile.rename(tmp, path, overwrite=True)
+        _gfile(self.directory)  # a clear error for a URL without TensorFlow
+        files.write_atomically(path, data)
 
     def save_arrays(self, step, arrays, suffix=".npz"):
         """Writes an arrays file of `step`; returns its `{"bytes", "sha256"}`."""

@@ -50,6 +50,7 @@ import warnings
 import keras
 import numpy as np
 
+from keras_bigbatch.distribute.keras_distribution import KerasDistribution
 from keras_bigbatch.training import run_state
 from keras_bigbatch.training.checkpoint import CheckpointError
 from keras_bigbatch.training.checkpoint import CheckpointStore
@@ -97,8 +98,6 @@ def settings_differences(saved, current):
 def num_workers(strategy):
     """Worker processes of a strategy (1 unless multi-worker)."""
     from keras_bigbatch.distribute import strategy as strategy_lib
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     if isinstance(strategy, KerasDistribution):
         return strategy.num_workers
     if not strategy_lib.is_multi_worker(strategy):
@@ -130,16 +129,12 @@ def check_settings(directory, config, strategy):
 def worker_index(strategy):
     """This process's worker index (0 unless multi-worker)."""
     from keras_bigbatch.distribute import strategy as strategy_lib
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     if isinstance(strategy, KerasDistribution):
         return strategy.worker_index
     return strategy.cluster_resolver.task_id if strategy_lib.is_multi_worker(strategy) else 0
 
 
 def _agreement(strategy):
-    from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-
     return _ProcessAgreement() if isinstance(strategy, KerasDistribution) else _Agreement(strategy)
 
 

@@ -40,10 +40,10 @@ everything is checked before the first run trains), 1 if training fails,
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 from keras_bigbatch.distribute.strategy import STRATEGIES
+from keras_bigbatch.training import files
 from keras_bigbatch.training import recipes as recipes_lib
 from keras_bigbatch.training import report
 from keras_bigbatch.training.checkpoint import CheckpointError
@@ -124,18 +124,12 @@ def check_writable(folder):
     """Creates `folder` (local, or any `tf.io.gfile` path such as `gs://`) and
     checks that a file can be written there."""
     try:
-        if "://" not in folder:
-            os.makedirs(folder, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder):
-                pass
-            return
-        import tensorflow as tf
-
+        filesystem = files.filesystem(folder)
         probe = f"{folder.rstrip('/')}/.keras_bigbatch-write-test-{os.getpid()}"
-        tf.io.gfile.makedirs(folder)
-        with tf.io.gfile.GFile(probe, "w") as stream:
+        filesystem.makedirs(folder)
+        with filesystem.GFile(probe, "w") as stream:
             stream.write("ok")
-        tf.io.gfile.remove(probe)
+        filesystem.remove(probe)
     except Exception as error:  # OSError locally; tf.errors.OpError for gfile paths
         raise UsageError(f"--output {folder!r} cannot be written: {error}. "
                          "Give a folder you can write to.") from None

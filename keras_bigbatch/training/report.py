@@ -3,8 +3,8 @@
 import io
 import json
 import math
-import os
-import tempfile
+
+from keras_bigbatch.training import files
 
 _COLUMNS = (
     ("run", "{name}"),
@@ -36,29 +36,11 @@ def format_table(results):
 
 
 def _atomic_write(path, write):
-    """Writes via `write(stream)` to a temporary name, then renames: never a
+    """Writes via `write(stream)`, then `files.write_atomically`: never a
     half-written file. Local paths and any `tf.io.gfile` path (`gs://`)."""
     buffer = io.BytesIO()
     write(buffer)
-    if "://" not in str(path):
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(buffer.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        return
-    import tensorflow as tf
-
-    tf.io.gfile.makedirs(os.path.dirname(str(path)))
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(tmp, "wb") as stream:
-        stream.write(buffer.getvalue())
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+    files.write_atomically(path, buffer.getvalue())
 
 
 def write_history(path, result):

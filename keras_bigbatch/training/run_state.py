@@ -22,7 +22,6 @@ other workers' replicas live on those workers: `capture(local_only=True)`
 returns just the sync-on-read variables, which each worker saves for itself.
 """
 
-import keras
 import numpy as np
 
 GROUPS = ("model", "optimizer", "metrics")
@@ -46,13 +45,9 @@ def variables(model):
 
 
 def _components(strategy, variable):
-    if not hasattr(strategy, "experimental_local_results"):  # keras.distribution, one array
-        if strategy is not None or keras.backend.backend() != "tensorflow":
-            return [variable]  # the Keras variable: numpy() and assign() on every backend
-    value = getattr(variable, "value", variable)
-    if strategy is None:
-        return [value]
-    return list(strategy.experimental_local_results(value))
+    if not hasattr(strategy, "experimental_local_results"):  # None, or keras.distribution
+        return [variable]  # one value; a Keras variable has numpy() and assign() everywhere
+    return list(strategy.experimental_local_results(getattr(variable, "value", variable)))
 
 
 def _is_sync_on_read(variable):

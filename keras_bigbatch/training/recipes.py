@@ -22,18 +22,30 @@ import importlib.util
 import os
 import pkgutil
 
+from keras_bigbatch.registry import Registry
 from keras_bigbatch.training import config as config_lib
 
 SIZES = ("default", "smoke")
 _RECIPE_KEYS = ("description", "runs", "report", "expected")
 
 
-def recipe_names():
-    """The registered recipe names, sorted."""
+def _recipes():
+    """The registry of recipes: `{name: module name}` of `keras_bigbatch.recipes`.
+
+    Listed afresh at each call, as the package's folder holds them.
+    """
     import keras_bigbatch.recipes as package
 
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                  if not m.name.startswith("_"))
+    recipes = Registry("recipe", "recipe", alternatives="or be the path of a recipe file")
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            recipes.register(module.name, f"{package.__name__}.{module.name}")
+    return recipes
+
+
+def recipe_names():
+    """The registered recipe names, sorted."""
+    return _recipes().names()
 
 
 def _module(recipe):
@@ -48,12 +60,7 @@ def _module(recipe):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
-    if recipe not in recipe_names():
-        raise ValueError(
-            f"Unknown recipe {recipe!r}; registered recipes are {recipe_names()} "
-            "(`keras-bigbatch list`), or give the path of a recipe file."
-        )
-    return importlib.import_module(f"keras_bigbatch.recipes.{recipe}")
+    return importlib.import_module(_recipes().lookup(recipe))
 
 
 def load_recipe(recipe, size="default"):

@@ -85,7 +85,7 @@ def test_load_recipe_errors(tmp_path):
             "Argument `size` must be one of ('default', 'smoke'). Received: size='tiny'")):
         load_recipe(DIGITS_RECIPE, "tiny")
     with pytest.raises(ValueError, match=re.escape(
-            f"Unknown recipe 'no_such_recipe'; registered recipes are {recipe_names()}")):
+            f"Argument `recipe` must name a registered recipe, one of {recipe_names()}")):
         load_recipe("no_such_recipe")
     missing = str(tmp_path / "missing.py")
     with pytest.raises(ValueError, match=re.escape(f"Recipe file not found: {missing!r}. Give a "

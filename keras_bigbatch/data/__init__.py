@@ -5,6 +5,10 @@ The readers and the source registry need only numpy; building datasets
 the `imagenet2012` source and writing ImageNet samples import TensorFlow
 when first called.
 
+The training data order (which rows make global batch t, for a seed, a step
+and a shard) is defined once, in `order.py`; `pipeline.py` holds every
+tf.data pipeline of the in-memory sources and of batch-size schedules.
+
 Registered sources: `digits`, `fashion_mnist`, `imagenet2012`, `synthetic`.
 """
 
@@ -36,9 +40,9 @@ def __getattr__(name):
 
         return pipeline.make_dataset
     if name == "make_scheduled_dataset":
-        from keras_bigbatch.data import scheduled
+        from keras_bigbatch.data import pipeline
 
-        return scheduled.make_scheduled_dataset
+        return pipeline.make_scheduled_dataset
     if name in ("write_tfrecord_sample", "write_ilsvrc_tars"):
         # Imported on use, so `python -m keras_bigbatch.data.imagenet_sample` runs cleanly.
         from keras_bigbatch.data import imagenet_sample

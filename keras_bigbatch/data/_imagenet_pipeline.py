@@ -44,6 +44,7 @@ import tensorflow as tf
 
 from keras_bigbatch.data import _image_preprocessing as preprocessing
 from keras_bigbatch.data import _imagenet_files
+from keras_bigbatch.data import order
 from keras_bigbatch.data._tfrecords import account
 from keras_bigbatch.data._tfrecords import check_that
 from keras_bigbatch.data._tfrecords import checked_records
@@ -163,15 +164,14 @@ def _epoch_records(split, image, seed, epoch, shard, global_batch_size):
 
 def _train_example(split, image, seed, shard, global_batch_size):
     """`decode(epoch, index, (record, file index)) -> (image, label)` for training."""
-    worker, workers = shard
-    worker_batch = global_batch_size // workers
+    worker_batch = global_batch_size // shard[1]
     paths = tf.constant(split.files)
 
     @_plain
     def decode(epoch, index, element):
         jpeg, label = _parse(*element, split, paths)
-        position = index // worker_batch * global_batch_size + worker * worker_batch + (
-            index % worker_batch)
+        start, _ = order.slice_positions(index // worker_batch, global_batch_size, shard)
+        position = start + index % worker_batch  # in the global batch order
         x = preprocessing.train_image(
             jpeg, _key(seed, epoch, 2, position), image.image_size, image.area_range,
             image.aspect_ratio_range, image.eval_resize, image.flip)

@@ -63,6 +63,7 @@ import os
 from keras_bigbatch.arguments import check_bool
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.data.registry import register_source
+from keras_bigbatch.data.source import BATCH_SIZE_SCHEDULES
 from keras_bigbatch.data.source import DataSource
 
 NUM_CLASSES = 1000
@@ -77,6 +78,7 @@ class ImageNetSource(DataSource):
     """
 
     name = "imagenet2012"
+    features = frozenset({BATCH_SIZE_SCHEDULES})  # tf.data only: no numpy batches
 
     def __init__(self, files, image_size, area_range, aspect_ratio_range, eval_resize, flip,
                  shuffle_buffer, eval_drop_remainder):

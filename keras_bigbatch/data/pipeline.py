@@ -1,22 +1,41 @@
-"""tf.data input pipelines that take a *global* batch size.
+"""The tf.data pipelines: global batches from arrays and from any source.
 
-TensorFlow-only by design: this is the input side of `tf.distribute`.
+TensorFlow-only by design (tf.data is the input side of every Keras
+backend's `fit` on TensorFlow); nothing here imports a source module. The
+order of the examples is `order.py`'s tf form.
+
+```
+make_dataset(x, y, B)                  arrays -> global batches of B
+make_scheduled_dataset(x, y, sched)    arrays -> global batches of B_e in epoch e
+array_dataset(x, y, ...)               an in-memory source's `dataset`
+array_epoch_examples(x, y, ...)        ... and one epoch of its `scheduled_dataset`
+scheduled_source_dataset(...)          any source's `scheduled_dataset`
+```
 
 `make_dataset` yields batches of `global_batch_size` examples. Under a
 strategy, `model.fit` splits each one into `num_replicas_in_sync` per-replica
 batches of `global_batch_size // num_replicas_in_sync`; the builder checks that
 this division is exact, so every replica (and every ghost batch of a
 `GhostBatchNormalization` layer) sees a full batch.
+
+Batch-size schedules: `make_scheduled_dataset` and `scheduled_source_dataset`
+pair with `keras_bigbatch.callbacks.BatchSizeScheduler`. The callback writes
+the epoch and its batch size into the variables of a `ScheduleFeed` at
+`on_epoch_begin`, and every new iterator (Keras makes one per epoch when no
+`steps_per_epoch` is given) reads them once, when its first element is made.
+Prefetching can therefore never mix two batch sizes: one iterator is one
+epoch at one batch size.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from keras_bigbatch.arguments import check_positive_int
-from keras_bigbatch.data.arrays import check_examples
+from keras_bigbatch.data import order
+from keras_bigbatch.data._checks import check_examples
+from keras_bigbatch.distribute.batching import per_replica_batch_size
 from keras_bigbatch.durations import check_steps_per_epoch
 from keras_bigbatch.durations import steps_per_epoch
-from keras_bigbatch.distribute.batching import per_replica_batch_size
 
 
 def make_dataset(
@@ -82,7 +101,7 @@ def make_dataset(
         )
     dataset = _index_batches(
         np.asarray(x), np.asarray(y), global_batch_size, shuffle, seed,
-        drop_remainder, repeat, shard, start_step,
+        drop_remainder, repeat, shard or (0, 1), start_step,
     )
     return finish(dataset)
 
@@ -103,9 +122,9 @@ def _index_batches(
 ):
     """Batches gathered by index from a stateless per-epoch permutation.
 
-    Example `i` of epoch `e` is `x[index_shuffle(i, seed=[seed, e])]`. With
-    `repeat=True` (what the trainer uses) the permutation is a pure function
-    of (seed, epoch), unlike a seeded
+    Example `i` of epoch `e` is `x[index_shuffle(i, seed=[seed, e])]`
+    (`order.tf_permuted`). With `repeat=True` (what the trainer uses) the
+    permutation is a pure function of (seed, epoch), unlike a seeded
     `Dataset.shuffle`, whose order changes when `tf.distribute` rewrites the
     input graph; here the global batches, and their order, are identical
     under every strategy (which `GhostBatchNormalization` needs, since it
@@ -115,28 +134,24 @@ def _index_batches(
     batches_per_epoch = steps_per_epoch(count, global_batch_size, drop_remainder)
     x_all = tf.constant(x)
     y_all = tf.constant(y)
-    last = tf.constant(count - 1, tf.int64)
-    slice_size = global_batch_size // shard[1] if shard else global_batch_size
 
-    def gather(batch, epoch):
-        start = (batch % batches_per_epoch) * global_batch_size
-        stop = tf.minimum(start + global_batch_size, count)
-        if shard is not None:
-            start = start + shard[0] * slice_size
-            stop = start + slice_size
+    def gather(index, epoch):
+        start, stop = order.slice_positions(index, global_batch_size, shard)
+        if not drop_remainder:  # the last batch of the pass may be partial
+            stop = tf.minimum(stop, count)
         positions = tf.range(start, stop, dtype=tf.int64)
         if shuffle:
-            seeds = tf.stack([tf.constant(seed, tf.int64), epoch])
-            positions = tf.random.experimental.index_shuffle(
-                positions, seed=seeds, max_index=last
-            )
+            positions = order.tf_permuted(seed, epoch, positions, count)
         return tf.gather(x_all, positions), tf.gather(y_all, positions)
+
+    def gather_step(step):
+        epoch, index = order.epoch_and_index(step, batches_per_epoch)
+        return gather(index, epoch)
 
     if repeat:
         # Epoch e of the endless stream is permutation (seed, e).
         dataset = tf.data.Dataset.range(start_step, 2**62).map(
-            lambda b: gather(b, b // batches_per_epoch),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
+            gather_step, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
         )
     else:
         # Each pass over the dataset draws a fresh epoch key from a seeded
@@ -151,7 +166,7 @@ def _index_batches(
             )
         )
     if drop_remainder:
-        batch_shape = (slice_size,)
+        batch_shape = (global_batch_size // shard[1],)
         dataset = dataset.map(
             lambda a, b: (
                 tf.ensure_shape(a, batch_shape + x.shape[1:]),
@@ -160,3 +175,153 @@ def _index_batches(
         )
     return dataset
 
+
+def array_dataset(x, y, global_batch_size, shard, batch, seed, training, start_step):
+    """`DataSource.dataset` of in-memory arrays; arguments already checked.
+
+    Training: worker `shard[0]`'s slices of global batches `start_step`, ...
+    in `order.py`'s order, cut into per-replica batches of `batch`.
+    Evaluation: whole global batches in order, the last one partial.
+    """
+    if not training:  # tf.distribute splits the global batches
+        return finish(_index_batches(x, y, global_batch_size, False, 0, False, False, (0, 1)))
+    dataset = finish(_index_batches(x, y, global_batch_size, True, seed, True, True, shard,
+                                    start_step))
+    return dataset if batch == global_batch_size // shard[1] else dataset.rebatch(batch)
+
+
+class ScheduleFeed:
+    """The variables a scheduled dataset reads: epoch, batch size and steps to skip.
+
+    `skip` > 0 starts the epoch's iterator at that step (a run resumed
+    mid-epoch, see `BatchSizeScheduler.resume_at`).
+    """
+
+    def __init__(self, dataset_size, num_replicas_in_sync, first_batch_size):
+        self.dataset_size = dataset_size
+        self.num_replicas_in_sync = num_replicas_in_sync
+        with tf.init_scope():
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                     name="scheduled_epoch")
+            self.batch_size = tf.Variable(first_batch_size, dtype=tf.int64,
+                                          trainable=False,
+                                          name="scheduled_batch_size")
+            self.skip = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                    name="scheduled_skip")
+
+    def set_epoch(self, epoch, global_batch_size, skip=0):
+        self.epoch.assign(epoch)
+        self.batch_size.assign(global_batch_size)
+        self.skip.assign(skip)
+
+
+def _attach_feed(scheduler, dataset_size, num_replicas):
+    """A new `ScheduleFeed` for `scheduler`, its schedule checked and the feed attached."""
+    if not hasattr(scheduler, "attach_feed"):
+        raise ValueError(
+            "Argument `scheduler` must be a keras_bigbatch.callbacks."
+            f"BatchSizeScheduler. Received: scheduler={scheduler!r}"
+        )
+    scheduler.schedule.check(dataset_size, num_replicas)
+    feed = ScheduleFeed(dataset_size, num_replicas, scheduler.schedule(0))
+    scheduler.attach_feed(feed)
+    return feed
+
+
+def _epochs(feed, one_epoch):
+    """`one_epoch(epoch, global_batch, skip)` of what `feed` holds when an iterator opens."""
+
+    def read(_):  # once per iterator: the whole epoch has one batch size
+        return one_epoch(feed.epoch.read_value(), feed.batch_size.read_value(),
+                         feed.skip.read_value())
+
+    return tf.data.Dataset.range(1).flat_map(read)
+
+
+def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed=0):
+    """Builds the training dataset for a `BatchSizeScheduler`.
+
+    Epoch `e` yields `len(x) // scheduler.schedule(e)` batches of exactly
+    `scheduler.schedule(e)` examples (global). The remainder policy: the
+    last `len(x) % batch_size` examples of each epoch's permutation are
+    dropped; the permutation is new every epoch, so no example is left out
+    for good. Example `i` of epoch `e` is
+    `x[index_shuffle(i, seed=[seed, e])]`, a pure function of the epoch:
+    resuming at epoch `e` (`fit(initial_epoch=e)` or
+    `keras.callbacks.BackupAndRestore`) sees the same data as an
+    uninterrupted run, under every strategy.
+
+    Args:
+        x: array of inputs, first axis = examples.
+        y: array of targets with the same first axis.
+        scheduler: the `keras_bigbatch.callbacks.BatchSizeScheduler` that
+            must also be passed to `fit(callbacks=[...])`.
+        strategy: optional `tf.distribute.Strategy`; its replicas must divide
+            every scheduled batch size (checked here for dict schedules, at
+            each epoch's start for callables).
+        shuffle: a new permutation every epoch. Default True.
+        seed: permutation seed. Default 0.
+
+    Returns:
+        A `tf.data.Dataset` of `(x_batch, y_batch)` with an unknown batch
+        dimension (so one traced train function serves every batch size).
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    check_examples(x, y)
+    count = check_positive_int("len(x)", len(x))
+    feed = _attach_feed(scheduler, count, strategy.num_replicas_in_sync if strategy else 1)
+    x_all, y_all = tf.constant(x), tf.constant(y)
+
+    def gather(index, epoch, batch_size):
+        start, stop = order.slice_positions(index, batch_size)
+        positions = tf.range(start, stop, dtype=tf.int64)
+        if shuffle:
+            positions = order.tf_permuted(seed, epoch, positions, count)
+        return tf.gather(x_all, positions), tf.gather(y_all, positions)
+
+    def one_epoch(epoch, batch_size, skip):
+        return tf.data.Dataset.range(skip, count // batch_size).map(
+            lambda index: gather(index, epoch, batch_size),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
+        )
+
+    return finish(_epochs(feed, one_epoch))
+
+
+def scheduled_source_dataset(scheduler, dataset_size, num_replicas, input_context,
+                             epoch_examples):
+    """`DataSource.scheduled_dataset`: per-replica batches of B_e / num_replicas in epoch e.
+
+    `epoch_examples(epoch, shard, global_batch)` is the source's worker
+    slice of one epoch, unbatched (`_epoch_examples`); with an
+    `input_context` each worker yields its slice of every global batch.
+    """
+    feed = _attach_feed(scheduler, dataset_size, num_replicas)
+    shard, local_replicas = (0, 1), num_replicas
+    if input_context is not None:
+        shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
+        local_replicas = num_replicas // shard[1]
+
+    def one_epoch(epoch, global_batch, skip):
+        worker_batch = global_batch // shard[1]
+        examples = epoch_examples(epoch, shard, global_batch)
+        return examples.take((dataset_size // global_batch) * worker_batch).batch(
+            worker_batch // local_replicas, drop_remainder=True).skip(skip * local_replicas)
+
+    return _epochs(feed, one_epoch).prefetch(tf.data.AUTOTUNE)
+
+
+def array_epoch_examples(x, y, seed, epoch, shard, global_batch_size):
+    """Worker `shard[0]`'s examples of `epoch` of in-memory arrays, unbatched (`order.py`).
+
+    `epoch` and `global_batch_size` are scalar int64 tensors.
+    """
+    x_all, y_all = tf.constant(x), tf.constant(y)
+    count = len(x)
+
+    def batch_slice(index):  # global batch `index` of the epoch, worker shard[0]'s slice
+        rows = order.tf_batch_rows(seed, epoch, index, count, global_batch_size, shard)
+        return tf.gather(x_all, rows), tf.gather(y_all, rows)
+
+    return tf.data.Dataset.range(count // global_batch_size).map(
+        batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()

@@ -1,47 +1,49 @@
 """`DataSource`: what the trainer needs to know about a data set.
 
 A source knows its size, its classes and the shape of one example, and builds
-`tf.data` pipelines from the *global* batch size:
+batches from the *global* batch size; it holds no tf.data code (`pipeline.py`
+builds the pipelines):
 
 ```
 dataset(split, global_batch_size, input_context=None, seed, start_step)
+                       a tf.data.Dataset (every source)
+batches(split, global_batch_size, shard=(w, W), seed, start_step)
+                       numpy batches, for the trainer on JAX and PyTorch (no
+                       TensorFlow); sources that declare NUMPY_BATCHES
+scheduled_dataset(scheduler, num_replicas, input_context, seed)
+                       training batches whose size follows a batch-size
+                       schedule; sources that declare BATCH_SIZE_SCHEDULES
 
-training (split "train"): endless, shuffled, only full global batches;
-    global batch t holds examples  perm(seed, t // S)[(t % S) * B : (t % S + 1) * B]
-    (S = steps per epoch, B = global batch): a pure function of (seed, t),
-    so a run can start at any step (`start_step`) and see what an
-    uninterrupted run would have seen.
+training (split "train"): endless, shuffled, only full global batches; global
+    batch t is a pure function of (seed, t) (the order: `order.py`), so a run
+    can start at any step (`start_step`) and see what an uninterrupted run
+    would have seen.
 with `input_context` (tf.distribute): worker w of W yields slice w of every
     global batch, cut into per-replica batches of B / num_replicas_in_sync,
     so over all replicas step t sees exactly global batch t.
+with `shard=(w, W)` (numpy batches): worker w of W gets rows
+    [w B / W, (w + 1) B / W) of every global batch.
 evaluation (split "test" or "validation", or training=False): one pass in
     order, the last partial batch kept.
 validation: only on a source from `hold_out(count)`, which moves a fixed
     draw of `count` training examples into a "validation" split.
 ```
 
-Subclasses implement `num_examples`, `num_classes`, `element_spec` and
-`_dataset` (see `ArraySource`); `dataset` needs TensorFlow, like everything
-that builds `tf.data` pipelines.
-
-`batches(split, global_batch_size, shard=(w, W), seed, start_step)` yields the
-same kind of batches as numpy arrays, for the trainer on JAX and PyTorch
-(no TensorFlow): worker w of W gets rows `[w B / W, (w + 1) B / W)` of every
-global batch, and global batch t is again a pure function of (seed, t). Its
-per-epoch permutation is numpy's (`np.random.default_rng([seed, epoch])`),
-not `tf.random.experimental.index_shuffle`: the same seed orders the data
-differently on TensorFlow than on the other backends. Sources that support it
-implement `_batches` (`ArraySource`, `SyntheticSource`).
+What a source supports is declared in its `features` (never inferred):
+`NUMPY_BATCHES` (it implements `_batches`) and `BATCH_SIZE_SCHEDULES` (it
+implements `_epoch_examples`). Every source implements `num_examples`,
+`num_classes`, `element_spec` and `_dataset` (see `ArraySource`); the
+arguments of `dataset` and `batches` are checked here, once, before a hook
+is called.
 """
 
-import numpy as np
-
 from keras_bigbatch import durations
-from keras_bigbatch.arguments import check_non_negative_int
-from keras_bigbatch.arguments import check_positive_int
-from keras_bigbatch.distribute.batching import per_replica_batch_size
+from keras_bigbatch.data._checks import check_request
+from keras_bigbatch.data._checks import check_shard
 
-SPLITS = ("train", "validation", "test")
+NUMPY_BATCHES = "numpy_batches"
+BATCH_SIZE_SCHEDULES = "batch_size_schedules"
+FEATURES = (NUMPY_BATCHES, BATCH_SIZE_SCHEDULES)
 
 
 class DataSource:
@@ -49,9 +51,19 @@ class DataSource:
 
     Attributes:
         name: the registered name (`"fashion_mnist"`, ...).
+        features: what the source supports beyond tf.data `dataset`, a
+            frozenset of `FEATURES` (see the module docstring).
     """
 
     name = "source"
+    features = frozenset()
+
+    def supports(self, feature):
+        """Whether the source declares `feature` (one of `FEATURES`)."""
+        if feature not in FEATURES:
+            raise ValueError(
+                f"Argument `feature` must be one of {FEATURES}. Received: feature={feature!r}")
+        return feature in self.features
 
     def num_examples(self, split):
         """Examples in `split` ("train", "test"; "validation" after `hold_out`)."""
@@ -116,39 +128,27 @@ class DataSource:
         Raises:
             ValueError: unknown split, a global batch the replicas (or
                 workers) do not divide, a global batch larger than the
-                training set, `start_step` < 0, or `input_context` or
-                `start_step` on an evaluation dataset.
+                training set, `seed` or `start_step` < 0, or `input_context`
+                or `start_step` on an evaluation dataset.
         """
-        if split not in SPLITS:
-            raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
-        if not self.has_split(split):
-            raise ValueError(
-                f"Data source {self.name!r} has no {split!r} split: `hold_out(count)` "
-                "(config: evaluation.validation_examples) makes one. Received: "
-                f"split={split!r}")
-        check_positive_int("global_batch_size", global_batch_size)
-        check_non_negative_int("start_step", start_step)
-        training = split == "train" if training is None else training
-        shard, batch = (0, 1), global_batch_size
+        shard, replicas, distributed = (0, 1), 1, None
         if input_context is not None:
-            per_replica_batch_size(global_batch_size, input_context.num_replicas_in_sync)
             shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
-            batch = input_context.get_per_replica_batch_size(global_batch_size)
-        if training:
-            self.steps_per_epoch(global_batch_size)
-        elif input_context is not None:
-            raise ValueError(
-                "Argument `input_context` applies to training datasets only: an "
-                "evaluation dataset yields whole global batches, which "
-                "`strategy.experimental_distribute_dataset` splits. "
-                f"Received: input_context={input_context!r}, training=False")
-        elif start_step:
-            raise ValueError("Argument `start_step` applies to training datasets only. "
-                             f"Received: start_step={start_step}, training=False")
+            replicas = input_context.num_replicas_in_sync
+            distributed = ("input_context", input_context)
+        training = check_request(self, split, global_batch_size, seed=seed, training=training,
+                                 start_step=start_step, replicas=replicas,
+                                 distributed=distributed)
+        batch = global_batch_size // replicas  # per replica
         return self._dataset(split, global_batch_size, shard, batch, seed, training, start_step)
 
     def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
-        """Builds the pipeline; arguments already checked (see `dataset`)."""
+        """Builds the pipeline; arguments already checked (see `dataset`).
+
+        Training: worker `shard[0]` of `shard[1]`'s slice of every global
+        batch from step `start_step` on, in batches of `batch` (per replica).
+        Evaluation: whole global batches in order.
+        """
         raise NotImplementedError
 
     def batches(self, split, global_batch_size, *, shard=(0, 1), seed=0, training=None,
@@ -171,30 +171,11 @@ class DataSource:
             ValueError: as `dataset`; also a `shard` whose worker count does not
                 divide the global batch, or a source without numpy batches.
         """
-        if split not in SPLITS:
-            raise ValueError(f"Argument `split` must be one of {SPLITS}. Received: split={split!r}")
-        if not self.has_split(split):
-            raise ValueError(f"Data source {self.name!r} has no {split!r} split. "
-                             f"Received: split={split!r}")
-        check_positive_int("global_batch_size", global_batch_size)
-        check_non_negative_int("start_step", start_step)
-        check_non_negative_int("seed", seed)
-        if (not isinstance(shard, (tuple, list)) or len(shard) != 2
-                or any(isinstance(v, bool) or not isinstance(v, int) for v in shard)
-                or not 0 <= shard[0] < shard[1]):
-            raise ValueError(f"Argument `shard` must be (worker, workers), ints with 0 <= "
-                             f"worker < workers. Received: shard={shard!r}")
-        workers = shard[1]
-        training = split == "train" if training is None else training
-        if training:
-            durations.check_steps_per_epoch(self.num_examples(split), global_batch_size)
-            per_replica_batch_size(global_batch_size, workers)
-        elif workers > 1 or start_step:
-            raise ValueError(
-                "Arguments `shard` and `start_step` apply to training batches only: "
-                "evaluation yields whole global batches in order. "
-                f"Received: shard={shard!r}, start_step={start_step}, training=False")
-        if type(self)._batches is DataSource._batches:
+        shard = check_shard(shard)
+        training = check_request(self, split, global_batch_size, seed=seed, training=training,
+                                 start_step=start_step, replicas=shard[1],
+                                 distributed=("shard", shard) if shard[1] > 1 else None)
+        if not self.supports(NUMPY_BATCHES):
             raise ValueError(
                 f"Data source {self.name!r} builds tf.data pipelines only (it needs the "
                 "TensorFlow backend); numpy batches for JAX and PyTorch come from "
@@ -220,8 +201,8 @@ class DataSource:
         `fit` runs the whole batch-size schedule (see
         `keras_bigbatch.callbacks.BatchSizeScheduler`). With an
         `input_context` each worker yields its slice of every global batch,
-        cut into per-replica batches, as in `dataset`. Sources implement
-        `_epoch_examples`.
+        cut into per-replica batches, as in `dataset`. Sources that declare
+        `BATCH_SIZE_SCHEDULES` implement `_epoch_examples`.
 
         Args:
             scheduler: the `BatchSizeScheduler` also passed to `fit`.
@@ -229,34 +210,17 @@ class DataSource:
             input_context: a `tf.distribute.InputContext` or None.
             seed: the data-order seed.
         """
-        import tensorflow as tf
-
-        from keras_bigbatch.data.scheduled import ScheduleFeed
-
         self.check_batch_size_schedules()
-        count = self.num_examples("train")
-        scheduler.schedule.check(count, num_replicas)
-        feed = ScheduleFeed(count, num_replicas, scheduler.schedule(0))
-        scheduler.attach_feed(feed)
-        shard, local_replicas = (0, 1), num_replicas
-        if input_context is not None:
-            shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
-            local_replicas = num_replicas // shard[1]
+        from keras_bigbatch.data import pipeline
 
-        def one_epoch(_):
-            epoch = feed.epoch.read_value()  # read once per iterator: one batch size per epoch
-            global_batch = feed.batch_size.read_value()
-            worker_batch = global_batch // shard[1]
-            skip = feed.skip.read_value() * local_replicas  # a resumed epoch's steps done
-            examples = self._epoch_examples(seed, epoch, shard, global_batch)
-            return examples.take((count // global_batch) * worker_batch).batch(
-                worker_batch // local_replicas, drop_remainder=True).skip(skip)
-
-        return tf.data.Dataset.range(1).flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+        return pipeline.scheduled_source_dataset(
+            scheduler, self.num_examples("train"), num_replicas, input_context,
+            lambda epoch, shard, global_batch: self._epoch_examples(
+                seed, epoch, shard, global_batch))
 
     def check_batch_size_schedules(self):
         """Raises `ValueError` unless the source supports `scheduled_dataset`."""
-        if type(self)._epoch_examples is DataSource._epoch_examples:
+        if not self.supports(BATCH_SIZE_SCHEDULES):
             raise ValueError(
                 f"Data source {self.name!r} does not support batch-size schedules "
                 "(batch_growth.enabled=true): it implements no _epoch_examples.")
@@ -267,7 +231,7 @@ class DataSource:
         `epoch` and `global_batch_size` are scalar int64 tensors. The stream
         must hold at least `(N // B) * B / workers` examples, in the order the
         worker's slices of global batches 0, 1, ... of the epoch are cut.
-        Sources without it do not support batch-size schedules.
+        Only sources that declare `BATCH_SIZE_SCHEDULES` implement it.
         """
         raise NotImplementedError(
             f"Data source {self.name!r} does not support batch-size schedules "
@@ -286,8 +250,3 @@ class Batches:
 
     def __iter__(self):
         return iter(self._generate())
-
-
-def epoch_order(seed, epoch, count):
-    """The training permutation of `epoch`: `np.random.default_rng([seed, epoch])`."""
-    return np.random.default_rng([int(seed), int(epoch)]).permutation(count)

@@ -24,6 +24,8 @@ import numpy as np
 
 from keras_bigbatch.arguments import check_positive_int
 from keras_bigbatch.data.registry import register_source
+from keras_bigbatch.data.source import BATCH_SIZE_SCHEDULES
+from keras_bigbatch.data.source import NUMPY_BATCHES
 from keras_bigbatch.data.source import DataSource
 
 
@@ -38,6 +40,7 @@ class SyntheticSource(DataSource):
     """
 
     name = "synthetic"
+    features = frozenset({NUMPY_BATCHES, BATCH_SIZE_SCHEDULES})
 
     def __init__(self, image_size=224, num_classes=1000, train_examples=1_281_167,
                  test_examples=50_000):

@@ -8,7 +8,7 @@ import pytest
 from keras_bigbatch.data import ArraySource
 from keras_bigbatch.data import DataSource
 from keras_bigbatch.data import SyntheticSource
-from keras_bigbatch.data.source import epoch_order
+from keras_bigbatch.data.order import epoch_permutation
 
 
 def source(count=40, test=7):
@@ -27,7 +27,7 @@ def test_global_batch_t_is_the_epoch_permutation_slice():
     batches = take(data.batches("train", 8, seed=3), 12)
     for t, (x, y) in enumerate(batches):
         epoch, i = divmod(t, 5)
-        rows = epoch_order(3, epoch, 40)[i * 8:(i + 1) * 8]
+        rows = epoch_permutation(3, epoch, 40)[i * 8:(i + 1) * 8]
         np.testing.assert_array_equal(y, rows % 3)
         np.testing.assert_array_equal(x[:, 0], rows * 2)
     first_epoch = np.concatenate([x[:, 0] // 2 for x, _ in batches[:5]])
@@ -58,7 +58,7 @@ def test_seed_sets_the_order():
     data = source()
     a, b, c = (next(data.batches("train", 8, seed=s))[1] for s in (0, 0, 1))
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(np.asarray(epoch_order(0, 0, 40)), epoch_order(1, 0, 40))
+    assert not np.array_equal(np.asarray(epoch_permutation(0, 0, 40)), epoch_permutation(1, 0, 40))
 
 
 def test_evaluation_is_one_ordered_pass_as_often_as_iterated():
@@ -103,6 +103,38 @@ def test_a_source_without_numpy_batches_says_what_can():
 
     with pytest.raises(ValueError, match="'pipelines' builds tf.data pipelines only.*fashion_mnist"):
         OnlyPipelines().batches("train", 10)
+
+
+def test_sources_declare_what_they_support():
+    from keras_bigbatch.data import ImageNetSource
+    from keras_bigbatch.data.source import BATCH_SIZE_SCHEDULES
+    from keras_bigbatch.data.source import NUMPY_BATCHES
+
+    both = {NUMPY_BATCHES, BATCH_SIZE_SCHEDULES}
+    assert ArraySource.features == SyntheticSource.features == both
+    assert ImageNetSource.features == {BATCH_SIZE_SCHEDULES}       # tf.data only
+    assert DataSource.features == frozenset()
+    assert source().supports(NUMPY_BATCHES) and not DataSource().supports(BATCH_SIZE_SCHEDULES)
+    with pytest.raises(ValueError, match=r"`feature` must be one of \('numpy_batches', "
+                                         r"'batch_size_schedules'\)\. Received: feature='jax'"):
+        source().supports("jax")
+    with pytest.raises(ValueError, match="'source' does not support batch-size schedules"):
+        DataSource().check_batch_size_schedules()
+
+
+def test_dataset_and_batches_share_their_checks():
+    data = source()
+    for build in (data.dataset, data.batches):
+        with pytest.raises(ValueError, match=r"has no 'validation' split: `hold_out\(count\)`"):
+            build("validation", 8)
+        with pytest.raises(ValueError, match=r"`seed` must be an integer >= 0\. Received: seed=-1"):
+            build("train", 8, seed=-1)
+        with pytest.raises(ValueError, match=r"`start_step` applies to training datasets only\. "
+                                             r"Received: start_step=3, training=False"):
+            build("test", 4, start_step=3)
+    with pytest.raises(ValueError, match=r"`shard` applies to training datasets only: .* which "
+                                         r"keras.distribution splits\. Received: shard=\(0, 2\)"):
+        data.batches("test", 4, shard=(0, 2))
 
 
 def test_synthetic_batches():

@@ -235,7 +235,7 @@ def test_registered_sources():
 def test_registry_errors():
     names = source_names()
     with pytest.raises(ValueError, match=re.escape(
-            f"Argument `data.source` must be a registered data source, one of {names}. "
+            f"Argument `data.source` must name a registered data source, one of {names}. "
             "Received: data.source='cifar'")):
         get_source("cifar")
     with pytest.raises(ValueError, match="Received: data.source='cifar'"):

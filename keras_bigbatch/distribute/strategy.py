@@ -17,7 +17,7 @@ Known limits of Keras 3 / TF 2.21 that this package plans around:
 TPUStrategy cannot run on our CI machines. Its code path is kept to the
 choice of strategy (`_tpu_strategy`) and `compile_options`/precision; data,
 model, `fit` and evaluation are the same calls as under every other strategy
-(evaluation pads its last batch, see `training.evaluation`).
+(evaluation pads its last batch, see `distribute.evaluation`).
 """
 
 import json

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bigbatch.training.evaluation import make_evaluator
-from keras_bigbatch.training.evaluation import pad_to_full_batches
+from keras_bigbatch.distribute.evaluation import make_evaluator
+from keras_bigbatch.distribute.evaluation import pad_to_full_batches
 
 
 def _model_and_data():

@@ -45,7 +45,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_bigbatch.training import resolve  # noqa: E402
 from keras_bigbatch.training import trainer  # noqa: E402
-from keras_bigbatch.training.checkpointing import RunCheckpointer  # noqa: E402
+from keras_bigbatch.checkpoint import RunCheckpointer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

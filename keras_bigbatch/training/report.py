@@ -4,7 +4,7 @@ import io
 import json
 import math
 
-from keras_bigbatch.training import files
+from keras_bigbatch.checkpoint import files
 
 _COLUMNS = (
     ("run", "{name}"),

@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from keras_bigbatch.training import files
+from keras_bigbatch.checkpoint import files
 
 _NAME = re.compile(r"^ckpt-(\d{8,})\.json$")
 _ARRAY_REF = "__array__"
@@ -86,7 +86,7 @@ class Checkpoint:
 
 
 def _gfile(path):
-    """The file system of `path` (see `training.files`), with a checkpoint's error."""
+    """The file system of `path` (see `checkpoint.files`), with a checkpoint's error."""
     try:
         return files.filesystem(path)
     except ValueError as error:

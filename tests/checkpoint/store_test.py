@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
-from keras_bigbatch.training.checkpoint import CheckpointError
-from keras_bigbatch.training.checkpoint import CheckpointStore
-from keras_bigbatch.training.checkpoint import pack
-from keras_bigbatch.training.checkpoint import unpack
+from keras_bigbatch.checkpoint.store import CheckpointError
+from keras_bigbatch.checkpoint.store import CheckpointStore
+from keras_bigbatch.checkpoint.store import pack
+from keras_bigbatch.checkpoint.store import unpack
 
 
 def _save(store, step):

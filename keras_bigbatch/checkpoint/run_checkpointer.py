@@ -9,7 +9,8 @@ arrays    weights, optimizer slots and iterations (hence the learning rate,
 state     epoch e and batches b done in it; the History of finished epochs;
           the state of every stateful callback (test accuracy so far,
           ||w - w0||, batch-size phases, gradient-noise estimates: anything
-          with get_state/set_state); wall time so far; the run's settings
+          with get_state/set_state, each under its own key: state_keys.py);
+          wall time so far; the run's settings (run_settings.py)
 data      nothing: the data source's batch t is a pure function of (seed, t),
           so the resumed run reads from step t on (DataSource start_step)
 ```
@@ -25,10 +26,11 @@ uninterrupted run's, bit for bit under op determinism (tested with SIGKILL
 at random steps).
 
 Under MultiWorkerMirroredStrategy every worker runs this callback in step:
-the save decision (time, SIGTERM) is agreed by an all-gather each step;
-every worker writes its own metric shares (`ckpt-N.worker-i.npz`), waits at
-a barrier, and only then does worker 0 write the arrays and the manifest
-that makes checkpoint N exist. On restart the workers agree on the newest
+the save decision (time, SIGTERM) is agreed by an all-gather each step
+(`Runtime.all_gather`, whatever the engine); every worker writes its own
+metric shares (`ckpt-N.worker-i.npz`), waits at a barrier, and only then
+does worker 0 write the arrays and the manifest that makes checkpoint N
+exist. On restart the workers agree on the newest
 checkpoint that every one of them can read. The folder must be one that
 every worker reads (a shared disk or `gs://`), as for Keras's BackupAndRestore.
 
@@ -50,141 +52,14 @@ import warnings
 import keras
 import numpy as np
 
-from keras_bigbatch.distribute.keras_distribution import KerasDistribution
-from keras_bigbatch.training import run_state
-from keras_bigbatch.training.checkpoint import CheckpointError
-from keras_bigbatch.training.checkpoint import CheckpointStore
-from keras_bigbatch.training.preemption import Preempted
-
-# Config sections and dotted keys that may change between a run and its
-# resumption: how often to save, and whether missing data may be downloaded
-# (the data are the same either way).
-_FREE = ("checkpoint", "data.download")
-
-
-def settings(config, num_replicas, num_workers=1):
-    """What must not change between a run and its resumption (a flat dict):
-    the config but its `checkpoint` section and `data.download`, the
-    replicas and workers (each replica keeps its own share of the running
-    metric totals), and, off TensorFlow, the Keras backend (`keras_backend`:
-    numpy batches follow another data order than tf.data's, and
-    keras.distribution keeps one metric total where tf.distribute keeps one
-    per replica). TensorFlow runs leave the key out, as before it existed."""
-    flat = {"num_replicas": num_replicas, "num_workers": num_workers}
-    if keras.backend.backend() != "tensorflow":
-        flat["keras_backend"] = keras.backend.backend()
-
-    def walk(value, prefix):
-        if isinstance(value, dict):
-            for key, entry in value.items():
-                walk(entry, f"{prefix}.{key}" if prefix else str(key))
-        elif prefix not in _FREE:
-            flat[prefix] = list(value) if isinstance(value, tuple) else value
-
-    walk({k: v for k, v in config.items() if k not in _FREE}, "")
-    return flat
-
-
-def settings_differences(saved, current):
-    """`["key: checkpoint X, now Y", ...]` for every key that differs."""
-    lines = []
-    for key in sorted(set(saved) | set(current)):
-        old, new = saved.get(key, "(absent)"), current.get(key, "(absent)")
-        if old != new:
-            lines.append(f"{key}: checkpoint {old!r}, now {new!r}")
-    return lines
-
-
-def num_workers(strategy):
-    """Worker processes of a strategy (1 unless multi-worker)."""
-    from keras_bigbatch.distribute import strategy as strategy_lib
-    if isinstance(strategy, KerasDistribution):
-        return strategy.num_workers
-    if not strategy_lib.is_multi_worker(strategy):
-        return 1
-    return strategy.num_replicas_in_sync // max(1, len(strategy.extended.worker_devices))
-
-
-def check_settings(directory, config, strategy):
-    """Raises `CheckpointError` if `directory`'s newest readable manifest was
-    written with other settings (lists every differing key). Reads JSON only."""
-    store = CheckpointStore(directory)
-    current = settings(config, strategy.num_replicas_in_sync, num_workers(strategy))
-    for step in reversed(store.steps()):
-        try:
-            manifest = store.read_manifest(step)
-        except CheckpointError:
-            continue
-        saved = manifest["state"].get("settings", {})
-        differences = settings_differences(saved, current)
-        if differences:
-            raise CheckpointError(
-                f"{directory} holds run {config['name']!r} trained with other settings; "
-                "differing keys:\n  " + "\n  ".join(differences) +
-                "\nRerun with the checkpoint's settings to resume it, or give another "
-                "--output (or remove that folder) to start over.")
-        return
-
-
-def worker_index(strategy):
-    """This process's worker index (0 unless multi-worker)."""
-    from keras_bigbatch.distribute import strategy as strategy_lib
-    if isinstance(strategy, KerasDistribution):
-        return strategy.worker_index
-    return strategy.cluster_resolver.task_id if strategy_lib.is_multi_worker(strategy) else 0
-
-
-def _agreement(strategy):
-    return _ProcessAgreement() if isinstance(strategy, KerasDistribution) else _Agreement(strategy)
-
-
-class _ProcessAgreement:
-    """All-gathers small integer vectors over the processes of a JAX job."""
-
-    def __call__(self, values):
-        from jax.experimental import multihost_utils
-
-        values = np.asarray(values, np.int64).reshape(1, -1)
-        return np.asarray(multihost_utils.process_allgather(values, tiled=True))
-
-    def any(self, flag):
-        return bool(self([bool(flag)]).max())
-
-
-class _Agreement:
-    """All-gathers small integer vectors over every replica of every worker."""
-
-    def __init__(self, strategy):
-        import tensorflow as tf
-
-        self.strategy = strategy
-
-        @tf.function
-        def gather(values):
-            per_replica = strategy.run(lambda: tf.identity(values))
-            return strategy.gather(per_replica, axis=0)
-
-        self._gather = gather
-
-    def __call__(self, values):
-        import tensorflow as tf
-
-        values = tf.constant(np.asarray(values, np.int64).reshape(1, -1))
-        return np.asarray(self._gather(values))  # [replicas, len(values)]
-
-    def any(self, flag):
-        """True on every worker if `flag` is True on any."""
-        return bool(self([bool(flag)]).max())
-
-
-def agree_any(strategy, flag):
-    """`flag` OR-ed over every worker of a multi-worker strategy (else `flag`);
-    every worker must call it at the same point."""
-    from keras_bigbatch.distribute import strategy as strategy_lib
-
-    if not strategy_lib.is_multi_worker(strategy):
-        return bool(flag)
-    return _agreement(strategy).any(flag)
+from keras_bigbatch.checkpoint import run_state
+from keras_bigbatch.checkpoint.preemption import Preempted
+from keras_bigbatch.checkpoint.run_settings import settings
+from keras_bigbatch.checkpoint.run_settings import settings_differences
+from keras_bigbatch.checkpoint.state_keys import saved_states
+from keras_bigbatch.checkpoint.store import CheckpointError
+from keras_bigbatch.checkpoint.store import CheckpointStore
+from keras_bigbatch.distribute.runtime import runtime_for
 
 
 class RunCheckpointer(keras.callbacks.Callback):
@@ -198,9 +73,11 @@ class RunCheckpointer(keras.callbacks.Callback):
         directory: the run's checkpoint folder (local or any `tf.io.gfile` path).
         config: the resolved run config (its `checkpoint` section sets
             `every_steps`, `every_seconds` and `keep`).
-        strategy: the run's `tf.distribute.Strategy` or `KerasDistribution`.
+        strategy: the run's `tf.distribute.Strategy`, `KerasDistribution`,
+            or their `Runtime` (see `distribute.runtime.runtime_for`).
         components: `{name: object with get_state()/set_state(state)}`: the
-            stateful callbacks whose state goes into every checkpoint.
+            stateful callbacks whose state goes into every checkpoint, each
+            under its name (a run's own callbacks: `stateful_callbacks`).
         epoch_steps: `epoch -> full number of steps of that epoch`.
         watch: a `PreemptionWatch` (SIGTERM) or None.
         verbose: print where the run resumed.
@@ -212,15 +89,13 @@ class RunCheckpointer(keras.callbacks.Callback):
         options = config["checkpoint"]
         self.store = CheckpointStore(directory, options["keep"])
         self.every_steps, self.every_seconds = options["every_steps"], options["every_seconds"]
-        self.config, self.strategy = config, strategy
+        self.runtime = runtime_for(strategy)
+        self.config, self.strategy = config, self.runtime.strategy
         self.components, self.epoch_steps = components, epoch_steps
         self.watch, self.verbose = watch, verbose
-        self.settings = settings(config, strategy.num_replicas_in_sync, num_workers(strategy))
-        from keras_bigbatch.distribute import strategy as strategy_lib
-
-        self.multi_worker = strategy_lib.is_multi_worker(strategy)
-        self.task = worker_index(strategy)
-        self._agree = _agreement(strategy) if self.multi_worker else None
+        self.settings = settings(config, self.runtime.num_replicas, self.runtime.num_workers)
+        self.multi_worker = self.runtime.is_multi_worker
+        self.task = self.runtime.worker_index
         self.history = {}
         self.epoch, self.batches_done = 0, 0
         self.wall_time_before = 0.0
@@ -240,7 +115,7 @@ class RunCheckpointer(keras.callbacks.Callback):
             return self.store.latest()
         # Newest first; a step is chosen only once every worker read it whole.
         bound, any_steps = None, bool(self.store.steps())
-        seen = self._agree([any_steps])
+        seen = self.runtime.all_gather([any_steps])
         if seen.max() != seen.min():  # every worker raises, so none waits for the others
             raise CheckpointError(
                 f"Some workers find checkpoints in {self.store.directory} and some do not "
@@ -254,13 +129,13 @@ class RunCheckpointer(keras.callbacks.Callback):
             else:
                 failure = None
             mine = -1 if checkpoint is None else checkpoint.step
-            chosen = int(self._agree([mine]).min())
+            chosen = int(self.runtime.all_gather([mine]).min())
             if chosen < 0:
-                if self._agree.any(any_steps):
+                if self.runtime.agree_any(any_steps):
                     raise failure or CheckpointError(
                         f"No checkpoint in {self.store.directory} is usable by every worker.")
                 return None
-            if not self._agree.any(mine != chosen):
+            if not self.runtime.agree_any(mine != chosen):
                 return checkpoint
             # Someone cannot read a newer one: all look again at `chosen` and
             # before (the minimum falls until every worker reads the same).
@@ -298,9 +173,10 @@ class RunCheckpointer(keras.callbacks.Callback):
         self.history = copy.deepcopy(state["history"])
         self.epoch, self.batches_done = state["epoch"], state["batches_done"]
         self.wall_time_before = state["wall_time_s"]
+        saved = saved_states(state["components"], self.components, checkpoint.path)
         for name, component in self.components.items():
-            if name in state["components"]:
-                component.set_state(state["components"][name])
+            if name in saved:
+                component.set_state(saved[name])
             else:
                 warnings.warn(f"{checkpoint.path} holds no state for callback {name}: it "
                               "starts afresh, and the resumed run may differ.", stacklevel=2)
@@ -341,10 +217,10 @@ class RunCheckpointer(keras.callbacks.Callback):
                 failure = error
             # A barrier (every worker's shares are on disk) that also tells every
             # worker if one failed, so that none waits for the others forever.
-            if self._agree.any(failure is not None):
+            if self.runtime.agree_any(failure is not None):
                 raise failure or RuntimeError(
                     f"Another worker could not write its part of checkpoint {step}; see its log.")
-            extra = {f".worker-{i}.npz": None for i in range(num_workers(self.strategy))}
+            extra = {f".worker-{i}.npz": None for i in range(self.runtime.num_workers)}
         path, failure = self.store.manifest_path(step), None
         if self.task == 0:
             arrays = run_state.capture(self.model, self.strategy)
@@ -352,7 +228,7 @@ class RunCheckpointer(keras.callbacks.Callback):
                 path = self.store.save(step, arrays, self._state(step, finished, result), extra)
             except Exception as error:  # every worker must hear of it, or they would wait
                 failure = error
-        if self.multi_worker and self._agree.any(failure is not None):
+        if self.multi_worker and self.runtime.agree_any(failure is not None):
             raise failure or RuntimeError(
                 f"Worker 0 could not write checkpoint {path}; see its log.")
         if failure is not None:
@@ -373,7 +249,7 @@ class RunCheckpointer(keras.callbacks.Callback):
                       and time.monotonic() - self._last_save_time >= self.every_seconds)
         stop = bool(self.watch is not None and self.watch.requested)
         if self.multi_worker:  # every worker decides the same
-            due, stop = (bool(v) for v in self._agree([due, stop]).max(axis=0))
+            due, stop = (bool(v) for v in self.runtime.all_gather([due, stop]).max(axis=0))
         return due, stop
 
     def on_epoch_begin(self, epoch, logs=None):

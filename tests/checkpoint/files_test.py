@@ -1,10 +1,10 @@
-"""`training.files`: one interface over local folders and tf.io.gfile URLs."""
+"""`checkpoint.files`: one interface over local folders and tf.io.gfile URLs."""
 
 import os
 
 import pytest
 
-from keras_bigbatch.training import files
+from keras_bigbatch.checkpoint import files
 
 
 def test_write_atomically_creates_the_folder_and_replaces_whole(tmp_path):

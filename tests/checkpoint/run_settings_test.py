@@ -1,29 +1,23 @@
-"""RunCheckpointer in-process: settings checks, what a rerun of a finished run does,
-the callbacks' checkpointed state, and SIGTERM as a flag.
+"""Run settings: what must not change on resume, the check before training, and
+what a rerun of a finished run does.
 
-Killing real processes at random steps is in resume_test.py.
+Killing real processes at random steps is in tests/training/resume_test.py.
 """
 
 import os
-import signal
 
-import numpy as np
 import pytest
 
-from keras_bigbatch.callbacks import BatchSizeScheduler
-from keras_bigbatch.callbacks import GradientNoiseScale
-from keras_bigbatch.callbacks import WeightDistance
+from keras_bigbatch.checkpoint import CheckpointError
+from keras_bigbatch.checkpoint import CheckpointStore
+from keras_bigbatch.checkpoint import check_settings
+from keras_bigbatch.checkpoint import settings
+from keras_bigbatch.checkpoint import settings_differences
 from keras_bigbatch.training import resolve
-from keras_bigbatch.training.checkpoint import CheckpointError
-from keras_bigbatch.training.checkpoint import CheckpointStore
-from keras_bigbatch.training.checkpointing import check_settings
-from keras_bigbatch.training.checkpointing import settings
-from keras_bigbatch.training.checkpointing import settings_differences
-from keras_bigbatch.training.cli import main
-from keras_bigbatch.training.preemption import PreemptionWatch
+from keras_bigbatch.cli import main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RECIPE = os.path.join(HERE, "digits_recipe.py")
+RECIPE = os.path.join(os.path.dirname(HERE), "training", "digits_recipe.py")
 
 
 def test_settings_leave_out_the_checkpoint_section_and_list_differences():
@@ -91,38 +85,3 @@ def test_check_settings_reads_only_the_newest_readable_manifest(tmp_path):
 def test_bad_checkpoint_settings(key, value, message):
     with pytest.raises(ValueError, match=message):
         resolve({key: value})
-
-
-def test_preemption_watch_turns_sigterm_into_a_flag():
-    previous = signal.getsignal(signal.SIGTERM)
-    with PreemptionWatch() as watch:
-        assert not watch.requested
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert watch.requested
-    assert signal.getsignal(signal.SIGTERM) is previous
-
-
-def test_callback_states_round_trip():
-    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-    y = np.zeros(64, "int32")
-    scheduler = BatchSizeScheduler({0: 8, 2: 16})
-    noise = GradientNoiseScale(x, y, batch_size=16, scheduler=scheduler, max_batch_size=32)
-    noise._rng.integers(10)  # advance the sampler
-    noise._sums, noise._weight = np.array([1.5, 2.5]), 0.19
-    scheduler.set_schedule({0: 8, 2: 16, 3: 32})
-    state_n, state_s = noise.get_state(), scheduler.get_state()
-    other_s = BatchSizeScheduler({0: 8})
-    other_n = GradientNoiseScale(x, y, batch_size=16, scheduler=other_s, max_batch_size=32)
-    other_n.set_state(state_n)
-    other_s.set_state(state_s)
-    assert other_s.schedule(3) == 32 and other_s.schedule(2) == 16
-    assert other_n._weight == 0.19 and list(other_n._sums) == [1.5, 2.5]
-    assert other_n._rng.integers(1 << 30) == noise._rng.integers(1 << 30)
-
-    distance = WeightDistance(10)
-    distance._initial = [np.ones(3)]
-    distance.history = {"step": [0, 1], "distance": [0.0, 0.5]}
-    restored = WeightDistance(10)
-    restored.set_state(distance.get_state())
-    assert restored.history == distance.history
-    np.testing.assert_array_equal(restored._initial[0], np.ones(3))

@@ -20,9 +20,14 @@ from its own share and the epoch's reduced logs come out the same as an
 uninterrupted run's. Under MultiWorkerMirroredStrategy the shares of the
 other workers' replicas live on those workers: `capture(local_only=True)`
 returns just the sync-on-read variables, which each worker saves for itself.
+
+`strategy` is what the run trains under: a `tf.distribute.Strategy`, a
+`KerasDistribution`, a `Runtime` of either (`distribute.runtime`), or None.
 """
 
 import numpy as np
+
+from keras_bigbatch.distribute.runtime import Runtime
 
 GROUPS = ("model", "optimizer", "metrics")
 
@@ -44,7 +49,13 @@ def variables(model):
     return found
 
 
+def _engine(strategy):
+    """The strategy object itself (a `Runtime` wraps one)."""
+    return strategy.strategy if isinstance(strategy, Runtime) else strategy
+
+
 def _components(strategy, variable):
+    strategy = _engine(strategy)
     if not hasattr(strategy, "experimental_local_results"):  # None, or keras.distribution
         return [variable]  # one value; a Keras variable has numpy() and assign() everywhere
     return list(strategy.experimental_local_results(getattr(variable, "value", variable)))
@@ -60,7 +71,8 @@ def capture(model, strategy=None, local_only=False):
 
     Args:
         model: a compiled, built Keras model.
-        strategy: its `tf.distribute.Strategy` (None: no distribution).
+        strategy: its `tf.distribute.Strategy`, `KerasDistribution` or
+            `Runtime` (None: no distribution).
         local_only: only sync-on-read variables (each worker's own shares).
     """
     arrays = {}
@@ -79,7 +91,7 @@ def build_optimizer(model, strategy=None):
     if strategy is None:
         model.optimizer.build(model.trainable_variables)
         return
-    with strategy.scope():
+    with strategy.scope():  # a Runtime's scope() is its strategy's
         model.optimizer.build(model.trainable_variables)
 
 

@@ -11,8 +11,8 @@ import time
 import keras
 import pytest
 
-from keras_bigbatch.training.cli import main
-from keras_bigbatch.tuner.command import parse_knob
+from keras_bigbatch.cli import main
+from keras_bigbatch.cli.tune import parse_knob
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECIPE = os.path.join(HERE, "..", "training", "digits_recipe.py")
@@ -21,7 +21,7 @@ SMOKE = ["tune", "generalization_gap", "--size", "smoke", "--run", "LB+LR", "--t
 
 
 def _command(argv):
-    return [sys.executable, "-m", "keras_bigbatch.training.cli", *argv]
+    return [sys.executable, "-m", "keras_bigbatch.cli", *argv]
 
 
 def test_smoke_search_prints_and_writes_the_best_trials(tmp_path):

@@ -1,8 +1,8 @@
 """keras_bigbatch: train Keras 3 models with very large batches.
 
 Backend-agnostic parts (layers, schedules, callbacks, losses, models,
-optimizers) import only Keras. `data`, `distribute`, `training` and `tuner` are
-imported on first access (`kb.data`), and import TensorFlow only when they
+optimizers) import only Keras. `checkpoint`, `data`, `distribute`, `training`
+and `tuner` are imported on first access (`kb.data`), and import TensorFlow only when they
 build a pipeline, a strategy or a run, so the JAX and PyTorch backends never
 load it.
 """
@@ -18,7 +18,7 @@ from keras_bigbatch import models
 from keras_bigbatch import optimizers
 from keras_bigbatch import schedules
 
-_LAZY = ("data", "distribute", "training", "tuner")
+_LAZY = ("checkpoint", "data", "distribute", "training", "tuner")
 
 
 def __getattr__(name):
@@ -27,5 +27,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["callbacks", "data", "distribute", "layers", "losses", "models", "optimizers",
+__all__ = ["callbacks", "checkpoint", "data", "distribute", "layers", "losses", "models", "optimizers",
            "schedules", "training", "tuner", "__version__"]

@@ -4,12 +4,12 @@
 Tuner HyperModel and the notebooks call.
 """
 
-from keras_bigbatch.training.checkpoint import CheckpointError
+from keras_bigbatch.checkpoint import CheckpointError
+from keras_bigbatch.checkpoint import Preempted
+from keras_bigbatch.checkpoint import PreemptionWatch
 from keras_bigbatch.training.config import DEFAULTS
 from keras_bigbatch.training.config import resolve
 from keras_bigbatch.training.curvature import CurvatureModel
-from keras_bigbatch.training.preemption import Preempted
-from keras_bigbatch.training.preemption import PreemptionWatch
 from keras_bigbatch.training.recipes import load_recipe
 from keras_bigbatch.training.recipes import recipe_names
 from keras_bigbatch.training.recipes import run_configs

@@ -19,7 +19,7 @@ batch_growth  {"enabled": bool, "max_batch_size": int or None}: run the
             schedule's step decay as Smith et al.'s "increase the batch size"
             (`plan_batch_growth`; hybrid above max_batch_size), in one fit
 checkpoint  {"every_steps", "every_seconds", "keep"}: how often the command's
-            runs save a checkpoint to resume from (see training.checkpointing)
+            runs save a checkpoint to resume from (see keras_bigbatch.checkpoint)
 ```
 
 `resolve(config)` fills in `DEFAULTS`, checks every key against what it
@@ -249,7 +249,8 @@ def parse_override(key, text, current):
     bool: true/false/yes/no/1/0; int or float: a number (the option's own
     check then rejects, e.g., a fractional count) or `None`; tuple/list:
     comma-separated numbers or a Python literal; None or str: a Python
-    literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text.
+    literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text;
+    None (no type to go by, as for `--knob`) also reads true/false as bools.
 
     Raises:
         ValueError: `text` is not of the key's type (names key and type).
@@ -286,6 +287,8 @@ def parse_override(key, text, current):
         if not isinstance(value, (tuple, list)):
             fail("a comma-separated list", "6,8")
         return type(current)(value)
+    if current is None and text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

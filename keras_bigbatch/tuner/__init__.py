@@ -1,9 +1,9 @@
-"""Keras Tuner searches over the large-batch knobs (TensorFlow, like the trainer).
+"""Keras Tuner searches over the large-batch knobs (TensorFlow and JAX, like the trainer).
 
 `BigBatchHyperModel(config, knobs)` turns a recipe run into a Keras Tuner
 `HyperModel` whose search space (`SearchSpace`) holds the seeds' knobs;
 `make_tuner` and `search` run it with RandomSearch, BayesianOptimization or
-Hyperband (the `keras-bigbatch tune` command).
+Hyperband. The `keras-bigbatch tune` command is `keras_bigbatch.cli.tune`.
 """
 
 from keras_bigbatch.tuner.hypermodel import OBJECTIVES

@@ -22,7 +22,8 @@ starts where the full schedule is at its initial epoch (`trainer.fit`'s
 *best* epoch by the objective (usually its last); the optimizer's slots
 start afresh.
 
-TensorFlow only, like the trainer.
+Any backend the trainer runs on: TensorFlow (tf.distribute) and JAX
+(keras.distribution; Keras Tuner gets no tf.distribute strategy there).
 """
 
 import time

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from keras_bigbatch.training import recipe_names
-from keras_bigbatch.training.cli import main
+from keras_bigbatch.cli import main
 
 STRATEGIES = {"default": [], "mirrored": ["--strategy", "mirrored", "--cpu-devices", "2"]}
 

@@ -23,7 +23,7 @@ from keras_bigbatch.layers import GhostBatchNormalization
 from keras_bigbatch.training import build
 from keras_bigbatch.training import fit
 from keras_bigbatch.training import train
-from keras_bigbatch.training import cli
+from keras_bigbatch import cli
 from keras_bigbatch.training.config import merge
 
 from tests.layers.ghost_batch_normalization_test import reference
@@ -266,8 +266,8 @@ def test_jit_compile_off_becomes_xla_over_several_devices(two_devices):
 def test_checkpoints_record_the_backend():
     # numpy batches follow another data order than tf.data's: a TensorFlow
     # checkpoint (no key) must not resume here, nor the other way round
-    from keras_bigbatch.training.checkpointing import settings
-    from keras_bigbatch.training.checkpointing import settings_differences
+    from keras_bigbatch.checkpoint import settings
+    from keras_bigbatch.checkpoint import settings_differences
     from keras_bigbatch.training.config import resolve
 
     here = settings(resolve(digits_config()), 2)

@@ -245,7 +245,7 @@ def test_batch_growth_on_a_tpu_is_refused(monkeypatch):
 
     monkeypatch.setattr(strategy_lib, "device_kind", lambda strategy: "tpu")
     with pytest.raises(ValueError, match="batch_growth.enabled=true` cannot run on TPUs"):
-        trainer.device_settings(resolve(growth_config()), None)
+        trainer.plan(growth_config(), None)
 
 
 def _accuracy(model, x, y):

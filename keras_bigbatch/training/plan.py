@@ -1,0 +1,236 @@
+"""Plan, then run: `plan(config, strategy) -> Run`, every check made once.
+
+```
+global_batch_size      = config["schedule"]["batch_size"]
+per_replica_batch_size = global_batch_size / runtime.num_replicas
+steps_per_epoch        = train examples // global_batch_size   (see training_length)
+updates_before[e]      = e * steps_per_epoch                  (batch growth: the plan's sum)
+```
+
+A `Run` holds the resolved config, the engine (`distribute.runtime`), the
+data source, the regime, the batch-growth plan, the durations, precision
+and compile options. `build` and `fit` read from it; the command plans
+every run before it trains any, so bad input fails before the first step.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_bigbatch import data as data_lib
+from keras_bigbatch import durations
+from keras_bigbatch.distribute import batching
+from keras_bigbatch.distribute.runtime import runtime_for
+from keras_bigbatch.training import config as config_lib
+from keras_bigbatch.training import registry
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """Everything a run needs, resolved and checked (`plan`).
+
+    Attributes:
+        config: the resolved run config.
+        runtime: the engine it trains on (`distribute.runtime.Runtime`).
+        source: its `DataSource` (validation split held out).
+        regime: the schedule as a `Regime` (global batch).
+        growth: the `BatchGrowthPlan`, or None without `batch_growth`.
+        steps_per_epoch: full steps of every epoch (None under batch growth,
+            whose epochs differ; see `epoch_steps`).
+        epochs: epochs of the whole schedule.
+        updates_before: updates before epoch e, for e = 0 .. epochs.
+        per_replica_batch_size: the first global batch / replicas.
+        precision: the Keras dtype policy name.
+        compile_options: `model.compile` keyword arguments for the engine.
+        model_arguments: the registered model's keyword arguments.
+    """
+
+    config: dict
+    runtime: object
+    source: object
+    regime: object
+    growth: object
+    steps_per_epoch: object
+    epochs: int
+    updates_before: tuple
+    per_replica_batch_size: int
+    precision: str
+    compile_options: dict
+    model_arguments: dict
+
+    @property
+    def name(self):
+        return self.config["name"]
+
+    @property
+    def global_batch_size(self):
+        return self.regime.batch_size
+
+    @property
+    def num_replicas(self):
+        return self.runtime.num_replicas
+
+    @property
+    def evaluation_batch_size(self):
+        """Global evaluation batch: `evaluation.batch_size` per replica."""
+        return self.config["evaluation"]["batch_size"] * self.num_replicas
+
+    def epoch_steps(self, epoch):
+        """Full steps of `epoch`."""
+        return self.updates_before[epoch + 1] - self.updates_before[epoch]
+
+    def learning_rate_schedule(self):
+        """The optimizer's rate over updates: the regime's, or the growth plan's."""
+        examples = self.source.num_examples("train")
+        if self.growth is not None:
+            return self.growth.to_learning_rate_schedule(examples)
+        return self.regime.to_schedule(examples)
+
+    def describe(self, epochs=None):
+        """The run's header line, for `epochs` of its schedule (default: all)."""
+        epochs = self.epochs if epochs is None else epochs
+        growth = (f"; {self.growth.describe(self.source.num_examples('train'))}"
+                  if self.growth is not None else "")
+        return (f"[{self.name}] {self.regime.describe()}{growth}; {self.num_replicas} "
+                f"replica(s) x {self.per_replica_batch_size} = global batch "
+                f"{self.global_batch_size}; {self.updates_before[epochs]} updates")
+
+
+def plan(config, strategy=None):
+    """Resolves and checks `config` for `strategy`; returns its `Run`.
+
+    Args:
+        config: a run config (partial dicts are completed from
+            `config.DEFAULTS` and checked).
+        strategy: a `tf.distribute.Strategy`, a `KerasDistribution` or a
+            `Runtime`; default: the current one.
+
+    Raises:
+        ValueError: anything the run cannot do, named: unknown keys, a
+            batch the replicas or ghost batches do not divide, a batch larger
+            than the data, batch growth where the engine cannot grow the
+            batch, a precision or `jit_compile` the devices cannot run, a
+            `steps_per_execution` that does not divide an epoch.
+    """
+    config = config_lib.resolve(config)
+    runtime = runtime_for(strategy)
+    growth = config_lib.batch_growth_plan(config)
+    if growth is not None:
+        runtime.check_supports("batch_growth")
+    per_replica = check_batch_sizes(config, runtime.num_replicas, growth)
+    data = source(config)
+    regime = config_lib.regime(config)
+    steps_per_epoch, epochs, updates_before = _durations(data, regime, growth)
+    _check_steps_per_execution(config["steps_per_execution"], updates_before)
+    return Run(
+        config=config, runtime=runtime, source=data, regime=regime, growth=growth,
+        steps_per_epoch=steps_per_epoch, epochs=epochs, updates_before=updates_before,
+        per_replica_batch_size=per_replica, precision=runtime.precision(config["precision"]),
+        compile_options=runtime.compile_options(config["jit_compile"]),
+        model_arguments=model_arguments(config, runtime))
+
+
+def source(config):
+    """The config's `DataSource` (sources cache their arrays), with its
+    validation split held out when `evaluation.validation_examples` > 0."""
+    args = dict(config["data"])
+    name = args.pop("source")
+    try:
+        data = data_lib.get_source(name, **args)
+    except ModuleNotFoundError as error:
+        if error.name not in ("tensorflow", "tensorflow_datasets"):
+            raise
+        raise ValueError(
+            f"Data source {name!r} needs TensorFlow (it reads with tf.data), which is not "
+            f"installed; the Keras backend is {keras.backend.backend()!r}. Off TensorFlow "
+            "the trainer reads in-memory sources (fashion_mnist, digits) and synthetic. "
+            f"Received: data.source={name!r}") from None
+    held_out = config.get("evaluation", {}).get("validation_examples", 0)
+    return data.hold_out(held_out) if held_out else data
+
+
+def check_batch_sizes(config, num_replicas, growth=None):
+    """Validates global, per-replica and ghost batch sizes; returns per-replica.
+
+    With a batch-growth plan every global batch of the plan is checked; the
+    first one's per-replica batch is returned.
+
+    Raises:
+        ValueError: the replicas do not divide the global batch, or a ghost
+            batch (`model.virtual_batch_size`) does not divide the per-replica
+            batch. The message names the sizes and what would be valid.
+    """
+    batches = [config["schedule"]["batch_size"]]
+    if growth is not None:
+        batches = sorted(set(growth.batch_size.boundaries.values()))
+    ghost = config["model"].get("virtual_batch_size")
+    for global_batch in batches:
+        per_replica = batching.per_replica_batch_size(global_batch, num_replicas)
+        if config["model"].get("normalization") == "ghost" and ghost and per_replica % ghost:
+            raise ValueError(
+                f"Argument `model.virtual_batch_size` ({ghost}) must divide the "
+                f"per-replica batch size ({per_replica} = global batch {global_batch} / "
+                f"{num_replicas} replicas). Received: model.virtual_batch_size={ghost}"
+            )
+    return batches[0] // num_replicas
+
+
+def model_arguments(config, runtime):
+    """The registered model's keyword arguments from `config["model"]`.
+
+    Adds the run's `seed` where the model takes one, and the engine's
+    normalization (`Runtime.normalization`): under several tf.distribute
+    replicas `normalization="batch"` becomes `"sync_batch"`. Under
+    keras.distribution the model is one program over the global batch,
+    whose BN statistics are already global: "batch" stays.
+    """
+    args = {k: v for k, v in config["model"].items() if k != "name"}
+    if "seed" in registry.model_arguments(config["model"]["name"]):
+        args.setdefault("seed", config["seed"])
+    if "normalization" in args:
+        args["normalization"] = runtime.normalization(args["normalization"])
+    return args
+
+
+def training_length(data, regime):
+    """`(steps_per_epoch, epochs)` that `model.fit` runs for a regime.
+
+    Whole epochs: `round(regime.epochs)` of them, e.g. regime adaptation's
+    334.3 epochs train 334 (4676 of the schedule's 4680 updates). A regime
+    shorter than one epoch trains exactly its `round(epochs * N // B)` steps
+    as one shorter epoch.
+    """
+    steps_per_epoch = data.steps_per_epoch(regime.batch_size)
+    total_steps = max(1, durations.epochs_to_steps(regime.epochs, steps_per_epoch))
+    if total_steps < steps_per_epoch:
+        return total_steps, 1
+    return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
+
+
+def _durations(data, regime, growth):
+    """`(steps_per_epoch, epochs, updates_before)`; batch growth checks its
+    batch sizes against the data and counts its phases' steps."""
+    if growth is None:
+        steps_per_epoch, epochs = training_length(data, regime)
+        return steps_per_epoch, epochs, tuple(e * steps_per_epoch for e in range(epochs + 1))
+    data.check_batch_size_schedules()
+    for batch in set(growth.batch_size.boundaries.values()):
+        data.steps_per_epoch(batch)
+    examples = data.num_examples("train")
+    updates = tuple(growth.batch_size.total_steps(examples, e) for e in range(growth.epochs + 1))
+    return None, growth.epochs, updates
+
+
+def _check_steps_per_execution(steps_per_execution, updates_before):
+    """Raises unless `steps_per_execution` divides every epoch's steps (Keras
+    would otherwise run past the epoch's end: more updates than the schedule's)."""
+    if steps_per_execution == 1:
+        return
+    lengths = sorted({b - a for a, b in zip(updates_before, updates_before[1:])})
+    if any(length % steps_per_execution for length in lengths):
+        divisors = sorted(d for d in range(1, lengths[0] + 1)
+                          if all(n % d == 0 for n in lengths))
+        raise ValueError(
+            f"Argument `steps_per_execution` ({steps_per_execution}) must divide the steps "
+            f"of every epoch ({lengths}); Keras would run past an epoch's end. Valid: "
+            f"{divisors}. Received: steps_per_execution={steps_per_execution}")

@@ -26,8 +26,8 @@ def test_a_plan_holds_the_durations_of_the_schedule():
     assert run.describe(1).endswith("; 21 updates")
 
 
+@pytest.mark.tensorflow  # batch growth feeds tf.data
 def test_batch_growth_counts_every_phase_by_its_own_batch():
-    pytest.importorskip("tensorflow")  # batch growth feeds tf.data
     config = merge(DIGITS, {"schedule": {"batch_size": 64, "epochs": 3, "learning_rate": 0.2,
                                          "boundaries": (1, 2), "decay": 0.5},
                             "batch_growth": {"enabled": True, "max_batch_size": 128}})

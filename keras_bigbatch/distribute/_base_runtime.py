@@ -33,6 +33,12 @@ class Runtime:
         """The scope variables are created in (`build`)."""
         return self.strategy.scope()
 
+    @property
+    def tf_distribute_strategy(self):
+        """The `tf.distribute.Strategy` for tools that take one (Keras Tuner's
+        `distribution_strategy`), or None where the engine is not tf.distribute."""
+        return None
+
     # Engine-specific parts.
     num_workers = property(lambda self: _abstract(self, "num_workers"))
     worker_index = property(lambda self: _abstract(self, "worker_index"))

@@ -24,6 +24,10 @@ class TFDistributeRuntime(Runtime):
         self._gather = None
 
     @property
+    def tf_distribute_strategy(self):
+        return self.strategy
+
+    @property
     def num_workers(self):
         if not strategy_lib.is_multi_worker(self.strategy):
             return 1

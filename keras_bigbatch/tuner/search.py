@@ -13,7 +13,7 @@ import time
 
 import keras_tuner
 
-from keras_bigbatch.distribute.keras_distribution import KerasDistribution
+from keras_bigbatch.distribute.runtime import runtime_for
 from keras_bigbatch.tuner.hypermodel import check_objective
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -54,8 +54,8 @@ def make_tuner(name, hypermodel, directory, max_trials=10, objective="val_accura
         raise ValueError(
             f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
     strategy = distribution_strategy or hypermodel.strategy
-    if isinstance(strategy, KerasDistribution):
-        strategy = None  # Keras Tuner knows tf.distribute only; trainer.build enters its scope
+    if strategy is not None:  # Keras Tuner knows tf.distribute only; trainer.build enters
+        strategy = runtime_for(strategy).tf_distribute_strategy  # keras.distribution's scope
     common = dict(objective=check_objective(objective), seed=seed, directory=str(directory),
                   project_name=PROJECT, overwrite=overwrite, distribution_strategy=strategy,
                   **kwargs)

@@ -21,6 +21,7 @@ def test_runtime_for_returns_a_runtime_unchanged_and_wraps_keras_distribution():
     assert runtime_for(runtime) is runtime
     assert (runtime.num_replicas, runtime.num_workers, runtime.worker_index) == (1, 1, 0)
     assert not runtime.is_multi_worker
+    assert runtime.tf_distribute_strategy is None  # Keras Tuner gets no strategy
 
 
 def test_one_device_keras_distribution_agrees_with_itself_and_refuses_batch_growth():
@@ -63,6 +64,7 @@ def test_default_strategy_runtime():
 def test_mirrored_runtime_gathers_every_replica_and_synchronizes_batch_norm(mirrored):
     runtime = runtime_for(mirrored)
     assert runtime.num_replicas == 2 and runtime.num_workers == 1
+    assert runtime.tf_distribute_strategy is mirrored
     assert not runtime.is_multi_worker
     gathered = runtime.all_gather([5, 7])
     np.testing.assert_array_equal(gathered, [[5, 7], [5, 7]])  # one row per replica

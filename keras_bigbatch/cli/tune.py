@@ -47,13 +47,13 @@ def parse_knob(item):
                          "or --knob base_learning_rate=0.1:10")
 
     if ":" in text:
-        ends = [parse_override(name, part.strip(), None) for part in text.split(":")]
+        ends = [parse_override(name, part.strip(), None, bools=True) for part in text.split(":")]
         if len(ends) != 2 or not all(isinstance(e, (int, float)) and not isinstance(e, bool)
                                      for e in ends):
             raise UsageError(f"--knob {item!r}: a range is LOW:HIGH with two numbers, "
                              "e.g. --knob base_learning_rate=0.1:10")
         return name, (float(ends[0]), float(ends[1]))
-    values = [parse_override(name, part.strip(), None) for part in text.split(",")]
+    values = [parse_override(name, part.strip(), None, bools=True) for part in text.split(",")]
     return name, values if len(values) > 1 else values[0]
 
 

@@ -223,7 +223,8 @@ class DataSource:
         if not self.supports(BATCH_SIZE_SCHEDULES):
             raise ValueError(
                 f"Data source {self.name!r} does not support batch-size schedules "
-                "(batch_growth.enabled=true): it implements no _epoch_examples.")
+                "(batch_growth.enabled=true): its `features` do not include "
+                "BATCH_SIZE_SCHEDULES (a source that implements `_epoch_examples` declares it).")
 
     def _epoch_examples(self, seed, epoch, shard, global_batch_size):
         """Worker `shard[0]` of `shard[1]`'s training examples of `epoch`, unbatched.

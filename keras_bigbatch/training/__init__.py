@@ -1,4 +1,4 @@
-"""The trainer: `build`, `fit` and `train` a run config; recipes (TensorFlow).
+"""The trainer: `plan`, `build`, `fit` and `train` a run config; recipes (any backend).
 
 `build` and `fit` are what recipes, the `keras-bigbatch` command, the Keras
 Tuner HyperModel and the notebooks call.

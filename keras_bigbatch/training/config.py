@@ -243,14 +243,15 @@ def regime(config):
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
-def parse_override(key, text, current):
+def parse_override(key, text, current, *, bools=False):
     """`--set key=text` as a value of the type `current` (the value it replaces).
 
     bool: true/false/yes/no/1/0; int or float: a number (the option's own
     check then rejects, e.g., a fractional count) or `None`; tuple/list:
     comma-separated numbers or a Python literal; None or str: a Python
     literal if `text` is one (`3`, `0.5`, `None`, `(6, 8)`), else the text;
-    None (no type to go by, as for `--knob`) also reads true/false as bools.
+    with `bools=True` (`--knob`, which has no type to go by) None also reads
+    true/false as bools.
 
     Raises:
         ValueError: `text` is not of the key's type (names key and type).
@@ -287,7 +288,7 @@ def parse_override(key, text, current):
         if not isinstance(value, (tuple, list)):
             fail("a comma-separated list", "6,8")
         return type(current)(value)
-    if current is None and text.strip().lower() in ("true", "false"):
+    if bools and current is None and text.strip().lower() in ("true", "false"):
         return text.strip().lower() == "true"
     try:
         return ast.literal_eval(text)

@@ -1,7 +1,4 @@
-"""`RunResult`: what `fit` measured, as a dataclass and as the dict results.json holds."""
-
-import collections.abc
-import dataclasses
+"""`RunResult`: what `fit` measured, by attribute and as the dict results.json holds."""
 
 # The fields results.json holds for a run, in order (all but `model`).
 FIELDS = ("name", "test_accuracy", "validation_accuracy", "train_accuracy", "updates",
@@ -9,9 +6,11 @@ FIELDS = ("name", "test_accuracy", "validation_accuracy", "train_accuracy", "upd
           "per_replica_batch_size", "num_replicas", "curve", "distance", "history", "config")
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class RunResult(collections.abc.Mapping):
-    """A finished run's measurements; also a read-only mapping of them.
+class RunResult(dict):
+    """A finished run's measurements: `result.test_accuracy` or `result["test_accuracy"]`.
+
+    A dict, as `fit` has always returned (so `json.dumps`, `result.pop("model")`
+    and the rest keep working), whose fields are also attributes:
 
     Attributes:
         name: the run's name.
@@ -32,25 +31,28 @@ class RunResult(collections.abc.Mapping):
             (empty unless `evaluation.distance_points`).
         history: Keras's History dict, floats.
         config: the resolved run config.
-        model: the trained model (`train` sets it; not part of `to_dict`).
+        model: the trained model (`train` adds it; None otherwise; not part
+            of `to_dict`).
+
+    Raises:
+        TypeError: a field is missing or unknown.
     """
 
-    name: str
-    test_accuracy: object
-    validation_accuracy: object
-    train_accuracy: object
-    updates: int
-    epochs: int
-    steps_per_epoch: object
-    wall_time_s: float
-    global_batch_size: int
-    per_replica_batch_size: int
-    num_replicas: int
-    curve: dict
-    distance: dict
-    history: dict
-    config: dict
-    model: object = None
+    def __init__(self, **values):
+        missing = [key for key in FIELDS if key not in values]
+        unknown = sorted(set(values) - set(FIELDS) - {"model"})
+        if missing or unknown:
+            raise TypeError(f"RunResult takes the fields {list(FIELDS)} (and `model`); "
+                            f"missing: {missing}, unknown: {unknown}")
+        model = values.pop("model", None)
+        super().__init__((key, values[key]) for key in FIELDS)
+        if model is not None:
+            self["model"] = model
+
+    def __getattr__(self, name):
+        if name in FIELDS or name == "model":
+            return self.get(name)
+        raise AttributeError(f"RunResult has no field {name!r}; fields: {list(FIELDS)}")
 
     @classmethod
     def from_dict(cls, values, model=None):
@@ -59,22 +61,8 @@ class RunResult(collections.abc.Mapping):
 
     def to_dict(self, config=True):
         """The JSON-able dict of results.json (`config=False`: without the config)."""
-        return {key: getattr(self, key) for key in FIELDS if config or key != "config"}
+        return {key: self[key] for key in FIELDS if config or key != "config"}
 
     def with_model(self, model):
-        return dataclasses.replace(self, model=model)
-
-    # Mapping: result["test_accuracy"], as the dict `fit` has always returned.
-    def _keys(self):
-        return FIELDS + (("model",) if self.model is not None else ())
-
-    def __getitem__(self, key):
-        if key not in self._keys():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self):
-        return iter(self._keys())
-
-    def __len__(self):
-        return len(self._keys())
+        """This result with the trained `model` (`train`'s result)."""
+        return RunResult.from_dict(self, model=model)

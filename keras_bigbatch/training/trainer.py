@@ -116,8 +116,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         Preempted: stopped on SIGTERM after saving.
 
     Returns:
-        A `RunResult` (also a mapping: `result["test_accuracy"]`); its
-        `to_dict()` is what results.json holds.
+        A `RunResult`: the dict `fit` has always returned (`name`,
+        `test_accuracy`, `updates`, `curve`, `history`, `config`, ...; see
+        `training.result`), whose fields are also attributes.
     """
     run = plan(config, strategy)
     stop, start = _epoch_range(run.epochs, epochs, initial_epoch, checkpoint_dir, preemption)

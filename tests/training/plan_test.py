@@ -1,5 +1,7 @@
 """`plan(config, strategy) -> Run`: durations and checks, made once, before training."""
 
+import json
+
 import pytest
 
 from keras_bigbatch.distribute import KerasDistribution
@@ -66,7 +68,7 @@ def _result(**changes):
     return RunResult(**values)
 
 
-def test_a_result_is_a_dataclass_and_the_mapping_results_json_holds():
+def test_a_result_has_its_fields_as_attributes_and_is_the_dict_results_json_holds():
     result = _result()
     assert result.test_accuracy == result["test_accuracy"] == 0.5
     assert "model" not in result and "config" in result
@@ -76,3 +78,8 @@ def test_a_result_is_a_dataclass_and_the_mapping_results_json_holds():
     assert with_model["model"] == "the model" and "model" not in with_model.to_dict()
     with pytest.raises(KeyError):
         result["nothing"]
+    with pytest.raises(AttributeError, match="no field 'nothing'"):
+        result.nothing
+    assert json.loads(json.dumps(result)) == result.to_dict()  # as fit's dict always was
+    with pytest.raises(TypeError, match=r"missing: \['config'\]"):
+        RunResult(**{k: v for k, v in result.items() if k != "config"})

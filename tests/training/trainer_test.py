@@ -171,7 +171,7 @@ def test_resolve_fills_defaults_and_keeps_the_given_values():
 
 @pytest.mark.parametrize("normalization", ["batch", "sync_batch"])
 def test_batch_normalization_under_mirrored_matches_one_device(mirrored, normalization):
-    # "batch" becomes synchronized BN under several replicas (trainer.model_arguments)
+    # "batch" becomes synchronized BN under several replicas (plan.model_arguments)
     changes = {"model.normalization": normalization, "model.virtual_batch_size": None,
                "schedule.epochs": 1}
     single = train(digits_config(**changes), verbose=False)

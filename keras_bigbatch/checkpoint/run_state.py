@@ -27,7 +27,7 @@ returns just the sync-on-read variables, which each worker saves for itself.
 
 import numpy as np
 
-from keras_bigbatch.distribute.runtime import Runtime
+from keras_bigbatch.distribute.runtime import runtime_for
 
 GROUPS = ("model", "optimizer", "metrics")
 
@@ -49,21 +49,14 @@ def variables(model):
     return found
 
 
-def _engine(strategy):
-    """The strategy object itself (a `Runtime` wraps one)."""
-    return strategy.strategy if isinstance(strategy, Runtime) else strategy
-
-
-def _components(strategy, variable):
-    strategy = _engine(strategy)
-    if not hasattr(strategy, "experimental_local_results"):  # None, or keras.distribution
+def _components(runtime, variable):
+    if runtime is None:
         return [variable]  # one value; a Keras variable has numpy() and assign() everywhere
-    return list(strategy.experimental_local_results(getattr(variable, "value", variable)))
+    return runtime.local_values(variable)
 
 
-def _is_sync_on_read(variable):
-    value = getattr(variable, "value", variable)
-    return type(value).__name__.startswith("SyncOnRead")  # tf.distribute's class
+def _runtime(strategy):
+    return None if strategy is None else runtime_for(strategy)
 
 
 def capture(model, strategy=None, local_only=False):
@@ -75,11 +68,11 @@ def capture(model, strategy=None, local_only=False):
             `Runtime` (None: no distribution).
         local_only: only sync-on-read variables (each worker's own shares).
     """
-    arrays = {}
+    arrays, runtime = {}, _runtime(strategy)
     for key, variable in variables(model):
-        if local_only and not _is_sync_on_read(variable):
+        if local_only and not (runtime or runtime_for(None)).is_replica_local(variable):
             continue
-        for index, component in enumerate(_components(strategy, variable)):
+        for index, component in enumerate(_components(runtime, variable)):
             arrays[f"{key}/{index}"] = np.asarray(component.numpy())
     return arrays
 
@@ -109,11 +102,11 @@ def restore(model, arrays, strategy=None, groups=GROUPS, add=False):
         ValueError: a variable has no saved value, or a different shape
             (the checkpoint belongs to another model).
     """
-    missing = []
+    missing, runtime = [], _runtime(strategy)
     for key, variable in variables(model):
         if key.split("/", 1)[0] not in groups:
             continue
-        components = _components(strategy, variable)
+        components = _components(runtime, variable)
         saved = [arrays.get(f"{key}/{index}") for index in range(len(components))]
         if saved[0] is None:
             missing.append(key)

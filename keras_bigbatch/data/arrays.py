@@ -76,11 +76,9 @@ class ArraySource(DataSource):
 
     @property
     def element_spec(self):
-        import tensorflow as tf
+        from keras_bigbatch.data import pipeline
 
-        x, y = self._arrays["train"]
-        return (tf.TensorSpec(x.shape[1:], tf.as_dtype(x.dtype)),
-                tf.TensorSpec(y.shape[1:], tf.as_dtype(y.dtype)))
+        return pipeline.array_spec(*self._arrays["train"])
 
     def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
         from keras_bigbatch.data import pipeline

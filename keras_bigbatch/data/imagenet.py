@@ -100,10 +100,9 @@ class ImageNetSource(DataSource):
 
     @property
     def element_spec(self):
-        import tensorflow as tf
+        from keras_bigbatch.data import pipeline
 
-        return (tf.TensorSpec((self.image_size, self.image_size, 3), tf.uint8),
-                tf.TensorSpec((), tf.int64))
+        return pipeline.image_spec(self.image_size)
 
     def _split(self, split):
         return self.files.train if split == "train" else self.files.test

@@ -325,3 +325,40 @@ def array_epoch_examples(x, y, seed, epoch, shard, global_batch_size):
 
     return tf.data.Dataset.range(count // global_batch_size).map(
         batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+
+
+def array_spec(x, y):
+    """The element spec of one `(x, y)` example of arrays `x`, `y`."""
+    return (tf.TensorSpec(x.shape[1:], tf.as_dtype(x.dtype)),
+            tf.TensorSpec(y.shape[1:], tf.as_dtype(y.dtype)))
+
+
+def image_spec(image_size):
+    """The element spec of uint8 RGB images of side `image_size` with int64 labels."""
+    return (tf.TensorSpec((image_size, image_size, 3), tf.uint8), tf.TensorSpec((), tf.int64))
+
+
+def random_images(size, image_size, num_classes, seed):
+    """A dataset of one batch of `size` random uint8 images and labels in
+    `[0, num_classes)`, a pure function of `seed`, generated once (cached)."""
+
+    def generate(_):
+        key = tf.constant([seed, 0], tf.int64)
+        shape = tf.stack([tf.cast(size, tf.int64), image_size, image_size, 3])
+        x = tf.random.stateless_uniform(shape, key, minval=0, maxval=256, dtype=tf.int32)
+        y = tf.random.stateless_uniform(shape[:1], tf.constant([seed, 1], tf.int64), minval=0,
+                                        maxval=num_classes, dtype=tf.int64)
+        return tf.cast(x, tf.uint8), y
+
+    return tf.data.Dataset.from_tensors(0).map(generate).cache()
+
+
+def one_pass(pool, count, global_batch_size):
+    """`count` examples in global batches cut from `pool` (a one-batch
+    dataset of at least `min(global_batch_size, count)` rows): the full
+    batches, then the rest."""
+    dataset = pool.repeat(count // global_batch_size)
+    rest = count % global_batch_size
+    if rest:
+        dataset = dataset.concatenate(pool.map(lambda x, y: (x[:rest], y[:rest])))
+    return dataset

@@ -61,35 +61,24 @@ class SyntheticSource(DataSource):
 
     @property
     def element_spec(self):
-        import tensorflow as tf
+        from keras_bigbatch.data import pipeline
 
-        return (tf.TensorSpec((self.image_size, self.image_size, 3), tf.uint8),
-                tf.TensorSpec((), tf.int64))
+        return pipeline.image_spec(self.image_size)
 
     def _batch(self, size, seed):
         """A dataset holding one batch of `size` random examples, generated once."""
-        import tensorflow as tf
+        from keras_bigbatch.data import pipeline
 
-        def generate(_):
-            key = tf.constant([seed, 0], tf.int64)
-            shape = tf.stack([tf.cast(size, tf.int64), self.image_size, self.image_size, 3])
-            x = tf.random.stateless_uniform(shape, key, minval=0, maxval=256, dtype=tf.int32)
-            y = tf.random.stateless_uniform(shape[:1], tf.constant([seed, 1], tf.int64), minval=0,
-                                            maxval=self._num_classes, dtype=tf.int64)
-            return tf.cast(x, tf.uint8), y
-
-        return tf.data.Dataset.from_tensors(0).map(generate).cache()
+        return pipeline.random_images(size, self.image_size, self._num_classes, seed)
 
     def _dataset(self, split, global_batch_size, shard, batch, seed, training, start_step):
+        from keras_bigbatch.data import pipeline
+
         if training:
             return self._batch(batch, seed).repeat()
         count = self._examples[split]
-        pool = self._batch(min(global_batch_size, count), seed)
-        dataset = pool.repeat(count // global_batch_size)
-        rest = count % global_batch_size
-        if rest:
-            dataset = dataset.concatenate(pool.map(lambda x, y: (x[:rest], y[:rest])))
-        return dataset
+        return pipeline.one_pass(self._batch(min(global_batch_size, count), seed), count,
+                                 global_batch_size)
 
     def _numpy_batch(self, size, seed):
         """`size` random examples as numpy arrays (uint8 images, int64 labels)."""

@@ -68,6 +68,17 @@ class Runtime:
         """`evaluate(evaluation_data(...)) -> accuracy` over every replica."""
         _abstract(self, "evaluator")
 
+    def local_values(self, variable):
+        """The components of `variable` this process holds (one per local
+        replica under tf.distribute); each has `numpy()` and `assign()`."""
+        return [variable]
+
+    def is_replica_local(self, variable):
+        """True when every replica keeps its own value of `variable` (a
+        tf.distribute sync-on-read variable: metric totals, unsynchronized
+        statistics); a checkpoint saves each worker's share of those."""
+        return False
+
     def all_gather(self, values):
         """Small int vectors gathered over every participant: an int64 array
         `[participants, len(values)]`. Every worker calls it at the same point."""

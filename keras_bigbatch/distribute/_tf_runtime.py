@@ -81,6 +81,13 @@ class TFDistributeRuntime(Runtime):
 
         return make_evaluator(model, self.strategy)
 
+    def local_values(self, variable):
+        return list(self.strategy.experimental_local_results(getattr(variable, "value", variable)))
+
+    def is_replica_local(self, variable):
+        value = getattr(variable, "value", variable)
+        return type(value).__name__.startswith("SyncOnRead")  # tf.distribute's class
+
     def all_gather(self, values):
         """All-gathers over every replica of every worker: `[replicas, n]`."""
         import tensorflow as tf

@@ -29,7 +29,6 @@ from keras_bigbatch.training import registry
 from keras_bigbatch.training.accuracies import Accuracies
 from keras_bigbatch.training.plan import plan
 from keras_bigbatch.training.plan import source  # noqa: F401 (trainer.source, for callers)
-from keras_bigbatch.training.plan import training_length  # noqa: F401 (trainer.training_length)
 from keras_bigbatch.training.progress import Progress
 from keras_bigbatch.training.result import RunResult
 
@@ -92,7 +91,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             default: the current one.
         callbacks: extra Keras callbacks for `fit`. Those with
             `get_state()`/`set_state(state)` (JSON-able dicts, numpy arrays
-            allowed) are checkpointed too, each under its `state_key`.
+            allowed) are checkpointed too, each under its `state_key` attribute
+            (default: its class name; two that would share a key are refused
+            with a clear error, see `checkpoint.stateful_callbacks`).
         verbose: print a header and about 5 progress lines.
         checkpoint_dir: a folder (local or `tf.io.gfile`) for this run's
             checkpoints, or None.

@@ -31,6 +31,7 @@ import time
 import keras
 import keras_tuner
 
+from keras_bigbatch.distribute.runtime import runtime_for
 from keras_bigbatch.training import config as config_lib
 from keras_bigbatch.training import trainer
 from keras_bigbatch.tuner.space import SearchSpace
@@ -132,7 +133,7 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
         config = self.trial_config(hp)
         stop, start = None, 0
         if epochs is not None:  # Hyperband: a share of the run's epochs -> of this schedule's
-            full = trainer.training_length(trainer.source(config), config_lib.regime(config))[1]
+            full = trainer.plan(config, self._strategy(model)).epochs
             scale = full / self.schedule_epochs
             stop = max(1, min(full, round(epochs * scale)))
             start = min(stop - 1, round(initial_epoch * scale))
@@ -150,10 +151,10 @@ class BigBatchHyperModel(keras_tuner.HyperModel):
 
     def test_accuracy(self, model):
         """Accuracy of `model` on the test split (all of it), measured once."""
-        strategy = self._strategy(model)
-        batch = self.config["evaluation"]["batch_size"] * strategy.num_replicas_in_sync
-        data = trainer.evaluation_data(trainer.source(self.config), "test", batch, strategy)
-        return trainer.evaluator(model, strategy, batch)(data)
+        runtime = runtime_for(self._strategy(model))  # not plan: the knobs set the model
+        batch = self.config["evaluation"]["batch_size"] * runtime.num_replicas
+        data = runtime.evaluation_data(trainer.source(self.config), "test", batch)
+        return runtime.evaluator(model, batch)(data)
 
 
 def _describe(values):

@@ -60,6 +60,7 @@ def test_rerun_skips_a_finished_run_and_changed_settings_stop_with_the_keys(tmp_
     assert main(args + ["--set", "checkpoint.every_steps=7"]) == 0
 
 
+@pytest.mark.tensorflow  # a tf.distribute strategy
 def test_check_settings_reads_only_the_newest_readable_manifest(tmp_path):
     import tensorflow as tf
 

@@ -119,6 +119,7 @@ def test_no_usable_checkpoint_names_every_file(tmp_path):
             store.latest()
 
 
+@pytest.mark.tensorflow  # ram:// is a tf.io.gfile file system
 def test_gfile_paths_work(tmp_path):
     store = CheckpointStore("ram://keras_bigbatch_checkpoint_test/run", keep=1)
     _save(store, 1)

@@ -85,3 +85,17 @@ def test_mirrored_runtime_feeds_global_batches_split_per_replica(mirrored):
     assert [len(s) for s in shares] == [8, 8]
     expected_x, expected_y = next(iter(source.dataset("train", 16, seed=0)))
     np.testing.assert_array_equal(np.concatenate([np.asarray(s) for s in shares]), expected_y)
+
+
+def test_mirrored_runtime_lists_each_replicas_value_and_tells_replica_local_ones(mirrored):
+    import keras
+
+    runtime = runtime_for(mirrored)
+    with mirrored.scope():
+        weight = keras.Variable(np.ones(3, "float32"))
+        metric = keras.metrics.Mean()
+    assert len(runtime.local_values(weight)) == 2  # mirrored: one copy per replica
+    assert not runtime.is_replica_local(weight)
+    assert all(runtime.is_replica_local(v) for v in metric.variables)  # per-replica totals
+    one = runtime_for(KerasDistribution())
+    assert one.local_values(weight) == [weight] and not one.is_replica_local(weight)

@@ -1,13 +1,10 @@
 """`plan(config, strategy) -> Run`: durations and checks, made once, before training."""
 
-import json
-
 import pytest
 
 from keras_bigbatch.distribute import KerasDistribution
 from keras_bigbatch.training.config import merge
 from keras_bigbatch.training.plan import plan
-from keras_bigbatch.training.result import RunResult
 
 DIGITS = {  # 1348 training examples
     "name": "digits", "seed": 1, "data": {"source": "digits"},
@@ -55,31 +52,3 @@ def test_a_batch_larger_than_the_data_is_refused_by_the_plan():
 def test_a_ghost_batch_that_does_not_divide_the_batch_is_refused():
     with pytest.raises(ValueError, match=r"virtual_batch_size` \(24\) must divide"):
         plan(merge(DIGITS, {"model.virtual_batch_size": 24}), ONE_DEVICE)
-
-
-def _result(**changes):
-    values = dict(name="a", test_accuracy=0.5, validation_accuracy=None, train_accuracy=None,
-                  updates=3, epochs=1, steps_per_epoch=3, wall_time_s=1.0,
-                  global_batch_size=8, per_replica_batch_size=8, num_replicas=1,
-                  curve={"updates": [3], "test_accuracy": [0.5]},
-                  distance={"updates": [], "distance": []}, history={"loss": [1.0]},
-                  config={"name": "a"})
-    values.update(changes)
-    return RunResult(**values)
-
-
-def test_a_result_has_its_fields_as_attributes_and_is_the_dict_results_json_holds():
-    result = _result()
-    assert result.test_accuracy == result["test_accuracy"] == 0.5
-    assert "model" not in result and "config" in result
-    assert RunResult.from_dict(result.to_dict()).to_dict() == result.to_dict()
-    assert "config" not in result.to_dict(config=False)
-    with_model = result.with_model("the model")
-    assert with_model["model"] == "the model" and "model" not in with_model.to_dict()
-    with pytest.raises(KeyError):
-        result["nothing"]
-    with pytest.raises(AttributeError, match="no field 'nothing'"):
-        result.nothing
-    assert json.loads(json.dumps(result)) == result.to_dict()  # as fit's dict always was
-    with pytest.raises(TypeError, match=r"missing: \['config'\]"):
-        RunResult(**{k: v for k, v in result.items() if k != "config"})

@@ -113,5 +113,6 @@ export PYTHONPATH="$FLOOR_DIR${PYTHONPATH:+:$PYTHONPATH}"
 exec "$VENV/bin/python" -m pytest -q -n "${KERAS_BIGBATCH_TEST_WORKERS:-2}" --dist loadgroup \
   tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses tests/models \
   tests/distribute tests/data tests/checkpoint tests/training tests/tuner tests/cli tests/backends \
+  tests/micro_batching \
   tests/durations_test.py tests/registry_test.py \
   tests/arguments_test.py tests/notebook_test.py "$@"

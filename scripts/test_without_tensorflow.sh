@@ -44,7 +44,7 @@ PY
 # tests/backends is left out: it re-runs the same parts in a subprocess per backend
 # (about 2 minutes here), which the library tests below already cover on each backend.
 AGNOSTIC=(tests/optimizers tests/layers tests/schedules tests/callbacks tests/losses
-          tests/data/batches_test.py)
+          tests/data/batches_test.py tests/micro_batching)
 RUN_DIR="$(mktemp -d)"
 trap 'rm -rf "$RUN_DIR"' EXIT
 

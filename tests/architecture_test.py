@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_bigbatch"
 # ARCHITECTURE.md's floors, bottom (0) to top.
 FLOORS = {
     "arguments": 0, "durations": 0, "registry": 0, "notebook": 0,
-    "layers": 1, "losses": 1, "optimizers": 1, "distribute": 1,
+    "layers": 1, "losses": 1, "optimizers": 1, "distribute": 1, "micro_batching": 1,
     "schedules": 2, "models": 2, "data": 2,
     "callbacks": 3, "checkpoint": 3,
     "training": 4, "recipes": 4,

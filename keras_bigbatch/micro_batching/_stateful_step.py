@@ -1,0 +1,58 @@
+"""The micro-batched train step of the stateful backends (TensorFlow, PyTorch).
+
+```
+for j in 0 .. k-1:                       keras.ops.fori_loop (a tf.while_loop on TensorFlow)
+    y_j = model(x_j, training=True);  L_j = compute_loss(x_j, y_j)
+    G  += d scale_loss(L_j) / dw         (_backend.py)
+    S  += float non-trainables after the pass;  then put back as they were
+    loss metric and compiled metrics += (L_j, y_j)     (streaming: as over the whole batch)
+optimizer.apply(G / k)                   one update, one all-reduce
+non-trainables <- S / k                  (statistics.py)
+```
+
+Under tf.distribute each replica runs this on its own rows and the
+optimizer's `apply` all-reduces the accumulated gradient once.
+"""
+
+from keras import ops
+
+from keras_bigbatch.micro_batching import _common
+from keras_bigbatch.micro_batching._backend import gradients
+from keras_bigbatch.micro_batching._backend import update_context
+from keras_bigbatch.micro_batching.statistics import is_averaged
+
+
+def train_step(model, data, micro_batch_size):
+    """One optimizer update from `data` in micro-batches (see the module)."""
+    batch = _common.Batch.cut(model, data, micro_batch_size)
+    variables = list(model.trainable_variables)
+    averaged = [v for v in model.non_trainable_variables if is_averaged(v)]
+    start = [ops.copy(ops.convert_to_tensor(v)) for v in averaged]
+
+    def body(j, carry):
+        grads_sum, stats_sum = carry
+        x, y, sample_weight = _common.Batch.unpack(batch.micro_batch(j))
+
+        def forward():
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                      training=True)
+            return loss, model.optimizer.scale_loss(loss), y_pred
+
+        loss, y_pred, grads = gradients(forward, variables)
+        stats = [ops.copy(ops.convert_to_tensor(v)) for v in averaged]
+        for variable, value in zip(averaged, start):
+            variable.assign(value)
+        _common.track_loss(model, _common.unscale_for_distribution(loss), _common.rows(x))
+        model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return ([a + g for a, g in zip(grads_sum, grads)],
+                [a + ops.cast(s, a.dtype) for a, s in zip(stats_sum, stats)])
+
+    init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(s) for s in start])
+    k = batch.passes()
+    grads_sum, stats_sum = ops.fori_loop(0, k, body, init)
+    with update_context():
+        model.optimizer.apply([g / ops.cast(k, g.dtype) for g in grads_sum], variables)
+        for variable, total in zip(averaged, stats_sum):
+            variable.assign(total / ops.cast(k, total.dtype))
+    return model.get_metrics_result()

@@ -17,15 +17,17 @@ from keras_bigbatch.checkpoint.store import CheckpointError
 from keras_bigbatch.checkpoint.store import CheckpointStore
 from keras_bigbatch.distribute.runtime import runtime_for
 
-# Config sections and dotted keys that may change between a run and its
-# resumption: how often to save, and whether missing data may be downloaded
-# (the data are the same either way).
-_FREE = ("checkpoint", "data.download")
+# Config sections and keys that may change between a run and its resumption:
+# how often to save, whether missing data may be downloaded (the data are the
+# same either way), and the micro batch (the update is the same either way:
+# keras_bigbatch.micro_batching).
+_FREE = ("checkpoint", "data.download", "micro_batch_size")
 
 
 def settings(config, num_replicas, num_workers=1):
     """What must not change between a run and its resumption (a flat dict):
-    the config but its `checkpoint` section and `data.download`, the
+    the config but its `checkpoint` section, `data.download` and
+    `micro_batch_size`, the
     replicas and workers (each replica keeps its own share of the running
     metric totals), and, off TensorFlow, the Keras backend (`keras_backend`:
     numpy batches follow another data order than tf.data's, and

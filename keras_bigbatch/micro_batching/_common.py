@@ -30,6 +30,7 @@ class Batch:
     def cut(cls, model, data, micro_batch_size):
         """Unpacks `data` and cuts it; checks the optimizer and the sizes first."""
         check_optimizer(model.optimizer)
+        _check_unsynchronized(model)
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         groups = split_lib.data_parallel_groups()
         split_lib.micro_batch_count(_first(x).shape[0], micro_batch_size, groups)
@@ -87,6 +88,29 @@ def check_optimizer(optimizer):
             "instead (one update per global batch, in micro-batches of that many rows "
             "per replica). Received: gradient_accumulation_steps="
             f"{steps}")
+
+
+def _check_unsynchronized(model):
+    """Refuses synchronized BN over several tf.distribute replicas: its
+    cross-replica sum inside the loop over passes is a `merge_call`, which
+    TensorFlow cannot run in a `tf.while_loop`."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return
+    pending = list(getattr(model, "layers", ()))
+    while pending:
+        layer = pending.pop()
+        if getattr(layer, "synchronized", False):
+            raise ValueError(
+                f"Layer {layer.name!r} is a synchronized BatchNormalization: micro-batching "
+                "over several tf.distribute replicas cannot sync inside the loop over "
+                "micro-batches (merge_call in a tf.while_loop). Use synchronized=False (each "
+                "replica's micro batch normalized over its own rows) or "
+                "keras_bigbatch.layers.GhostBatchNormalization.")
+        pending.extend(getattr(layer, "layers", ()))
 
 
 def track_loss(model, loss, rows):

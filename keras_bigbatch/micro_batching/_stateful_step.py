@@ -4,7 +4,9 @@
 for j in 0 .. k-1:                       keras.ops.fori_loop (a tf.while_loop on TensorFlow)
     y_j = model(x_j, training=True);  L_j = compute_loss(x_j, y_j)
     G  += d scale_loss(L_j) / dw         (_backend.py)
-    S  += float non-trainables after the pass;  then put back as they were
+    S  += float non-trainables after the pass  (held in a StatelessScope: the
+          variables keep the step's values, and no assignment, hence no
+          cross-replica sync point, sits inside the loop)
     loss metric and compiled metrics += (L_j, y_j)     (streaming: as over the whole batch)
 optimizer.apply(G / k)                   one update, one all-reduce
 non-trainables <- S / k                  (statistics.py)
@@ -14,6 +16,7 @@ Under tf.distribute each replica runs this on its own rows and the
 optimizer's `apply` all-reduces the accumulated gradient once.
 """
 
+import keras
 from keras import ops
 
 from keras_bigbatch.micro_batching import _common
@@ -27,7 +30,7 @@ def train_step(model, data, micro_batch_size):
     batch = _common.Batch.cut(model, data, micro_batch_size)
     variables = list(model.trainable_variables)
     averaged = [v for v in model.non_trainable_variables if is_averaged(v)]
-    start = [ops.copy(ops.convert_to_tensor(v)) for v in averaged]
+    chained = [v for v in model.non_trainable_variables if not is_averaged(v)]
 
     def body(j, carry):
         grads_sum, stats_sum = carry
@@ -39,16 +42,18 @@ def train_step(model, data, micro_batch_size):
                                       training=True)
             return loss, model.optimizer.scale_loss(loss), y_pred
 
-        loss, y_pred, grads = gradients(forward, variables)
-        stats = [ops.copy(ops.convert_to_tensor(v)) for v in averaged]
-        for variable, value in zip(averaged, start):
-            variable.assign(value)
+        with keras.StatelessScope() as scope:  # holds the layers' assignments
+            loss, y_pred, grads = gradients(forward, variables)
+        stats = [_value(scope, v) for v in averaged]
+        for variable in chained + list(model.metrics_variables):
+            if scope.get_current_value(variable) is not None:
+                variable.assign(scope.get_current_value(variable))
         _common.track_loss(model, _common.unscale_for_distribution(loss), _common.rows(x))
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         return ([a + g for a, g in zip(grads_sum, grads)],
                 [a + ops.cast(s, a.dtype) for a, s in zip(stats_sum, stats)])
 
-    init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(s) for s in start])
+    init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(v) for v in averaged])
     k = batch.passes()
     grads_sum, stats_sum = ops.fori_loop(0, k, body, init)
     with update_context():
@@ -56,3 +61,9 @@ def train_step(model, data, micro_batch_size):
         for variable, total in zip(averaged, stats_sum):
             variable.assign(total / ops.cast(k, total.dtype))
     return model.get_metrics_result()
+
+
+def _value(scope, variable):
+    """`variable` as the pass left it (its assignment held in `scope`)."""
+    value = scope.get_current_value(variable)
+    return ops.convert_to_tensor(variable) if value is None else value

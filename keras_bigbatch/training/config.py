@@ -9,6 +9,10 @@ precision   "float32", "mixed_float16", "mixed_bfloat16" or "auto" (bfloat16 on
             TPUs, float16 on GPUs, float32 on CPUs; see distribute.precision)
 jit_compile "auto" (XLA where it works), true or false
 steps_per_execution  training steps per compiled call (1; e.g. 32 on TPUs)
+micro_batch_size  rows per replica per forward/backward pass (None: the whole
+            per-replica batch). A step of global batch B on R replicas runs
+            k = B / (R * micro_batch_size) passes and applies one update
+            (keras_bigbatch.micro_batching); everything counts updates
 data        {"source": registered data source, **its arguments}
 model       {"name": registered model, **its arguments}
 optimizer   {"name": Keras or registered optimizer, **its arguments}
@@ -53,6 +57,7 @@ DEFAULTS = {
     "precision": "float32",
     "jit_compile": "auto",
     "steps_per_execution": 1,
+    "micro_batch_size": None,
     "data": {"source": "fashion_mnist"},
     "model": {"name": "mlp"},
     "optimizer": {"name": "sgd", "momentum": 0.9},
@@ -93,7 +98,8 @@ DEFAULTS = {
         "keep": 3,
     },
 }
-_TOP_LEVEL = ("name", "seed", "precision", "jit_compile", "steps_per_execution")
+_TOP_LEVEL = ("name", "seed", "precision", "jit_compile", "steps_per_execution",
+              "micro_batch_size")
 
 
 def _schedule_arguments():
@@ -190,6 +196,9 @@ def resolve(config):
         resolved["jit_compile"] = jit = jit.lower() in _TRUE
     check_choice("jit_compile", jit, JIT_COMPILE)
     check_positive_int("steps_per_execution", resolved["steps_per_execution"])
+    if resolved["micro_batch_size"] is not None:
+        check_positive_int("micro_batch_size", resolved["micro_batch_size"])
+    _refuse_keras_accumulation(resolved["optimizer"])
     name = resolved["name"]
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(
@@ -220,6 +229,20 @@ def resolve(config):
                          f"Received: checkpoint.every_seconds={seconds!r}")
     check_positive_int("checkpoint.keep", checkpoint["keep"])
     return resolved
+
+
+def _refuse_keras_accumulation(optimizer):
+    """Keras's `gradient_accumulation_steps` makes each micro-step a Keras step:
+    the schedule, the BN statistics and the reports would count micro-steps."""
+    steps = optimizer.get("gradient_accumulation_steps")
+    if steps is not None:
+        raise ValueError(
+            "Argument `optimizer.gradient_accumulation_steps` is not supported: Keras's "
+            "accumulation feeds the learning-rate schedule micro-steps, updates batch "
+            "normalization on every micro-step and fails under MirroredStrategy. Use "
+            "`micro_batch_size` instead (--set micro_batch_size=N: N rows per replica per "
+            "pass, one update per global batch). Received: "
+            f"optimizer.gradient_accumulation_steps={steps!r}")
 
 
 def batch_growth_plan(config):

@@ -3,6 +3,7 @@
 ```
 global_batch_size      = config["schedule"]["batch_size"]
 per_replica_batch_size = global_batch_size / runtime.num_replicas
+micro_batches          = per_replica_batch_size / micro_batch_size   (k passes per update)
 steps_per_epoch        = train examples // global_batch_size   (see training_length)
 updates_before[e]      = e * steps_per_epoch                  (batch growth: the plan's sum)
 ```
@@ -40,6 +41,8 @@ class Run:
         epochs: epochs of the whole schedule.
         updates_before: updates before epoch e, for e = 0 .. epochs.
         per_replica_batch_size: the first global batch / replicas.
+        micro_batch_size: rows per replica per pass, or None (the whole
+            per-replica batch in one pass).
         precision: the Keras dtype policy name.
         compile_options: `model.compile` keyword arguments for the engine.
         model_arguments: the registered model's keyword arguments.
@@ -54,6 +57,7 @@ class Run:
     epochs: int
     updates_before: tuple
     per_replica_batch_size: int
+    micro_batch_size: object
     precision: str
     compile_options: dict
     model_arguments: dict
@@ -75,6 +79,13 @@ class Run:
         """Global evaluation batch: `evaluation.batch_size` per replica."""
         return self.config["evaluation"]["batch_size"] * self.num_replicas
 
+    def micro_batches(self, global_batch_size=None):
+        """`k`: passes per update at `global_batch_size` (default: the first)."""
+        if self.micro_batch_size is None:
+            return 1
+        batch = self.global_batch_size if global_batch_size is None else global_batch_size
+        return batch // (self.num_replicas * self.micro_batch_size)
+
     def epoch_steps(self, epoch):
         """Full steps of `epoch`."""
         return self.updates_before[epoch + 1] - self.updates_before[epoch]
@@ -93,7 +104,25 @@ class Run:
                   if self.growth is not None else "")
         return (f"[{self.name}] {self.regime.describe()}{growth}; {self.num_replicas} "
                 f"replica(s) x {self.per_replica_batch_size} = global batch "
-                f"{self.global_batch_size}; {self.updates_before[epochs]} updates")
+                f"{self.global_batch_size}{self._describe_micro_batches()}; "
+                f"{self.updates_before[epochs]} updates")
+
+    def _describe_micro_batches(self):
+        """`; micro batch m x k passes per update`, and what plain BN then normalizes."""
+        if self.micro_batch_size is None:
+            return ""
+        text = f" in micro batches of {self.micro_batch_size} x {self.micro_batches()} passes"
+        if self.growth is not None:
+            last = max(self.growth.batch_size.boundaries.values())
+            text += f" (up to {self.micro_batches(last)} as the batch grows)"
+        if self.config["model"].get("normalization") == "batch":
+            # tf.distribute: each replica's own micro batch; keras.distribution:
+            # one program, whose micro batch spans every device
+            per_replica = self.runtime.normalization("batch") == "sync_batch"
+            rows = self.micro_batch_size * (1 if per_replica else self.num_replicas)
+            text += (f"; batch normalization over each micro batch's {rows} rows"
+                     f"{' per replica' if per_replica else ''} (ghost BN with ghost {rows})")
+        return text
 
 
 def plan(config, strategy=None):
@@ -118,6 +147,8 @@ def plan(config, strategy=None):
     if growth is not None:
         runtime.check_supports("batch_growth")
     per_replica = check_batch_sizes(config, runtime.num_replicas, growth)
+    check_micro_batch_size(config, runtime.num_replicas, growth,
+                           syncs=runtime.normalization("batch") == "sync_batch")
     data = source(config)
     regime = config_lib.regime(config)
     steps_per_epoch, epochs, updates_before = _durations(data, regime, growth)
@@ -125,7 +156,8 @@ def plan(config, strategy=None):
     return Run(
         config=config, runtime=runtime, source=data, regime=regime, growth=growth,
         steps_per_epoch=steps_per_epoch, epochs=epochs, updates_before=updates_before,
-        per_replica_batch_size=per_replica, precision=runtime.precision(config["precision"]),
+        per_replica_batch_size=per_replica, micro_batch_size=config["micro_batch_size"],
+        precision=runtime.precision(config["precision"]),
         compile_options=runtime.compile_options(config["jit_compile"]),
         model_arguments=model_arguments(config, runtime))
 
@@ -175,6 +207,80 @@ def check_batch_sizes(config, num_replicas, growth=None):
     return batches[0] // num_replicas
 
 
+def _per_replica_batches(config, num_replicas, growth):
+    batches = [config["schedule"]["batch_size"]]
+    if growth is not None:
+        batches = sorted(set(growth.batch_size.boundaries.values()))
+    return [b // num_replicas for b in batches]
+
+
+def check_micro_batch_size(config, num_replicas, growth=None, syncs=True):
+    """Validates `micro_batch_size` against every per-replica batch and the ghosts.
+
+    Raises:
+        ValueError: it does not divide a per-replica batch (the message lists
+            the micro batch sizes that divide them all), a ghost batch
+            (`model.virtual_batch_size`) does not divide it, or the optimizer
+            trains with its own train step (CBLR), or synchronized BN over
+            several tf.distribute replicas (`syncs`: the engine rewrites
+            "batch" to "sync_batch").
+    """
+    micro = config["micro_batch_size"]
+    if micro is None:
+        return
+    batches = _per_replica_batches(config, num_replicas, growth)
+    if any(b % micro for b in batches):
+        valid = [d for d in range(1, min(batches) + 1) if all(b % d == 0 for b in batches)]
+        raise ValueError(
+            f"Argument `micro_batch_size` ({micro}) must divide the per-replica batch "
+            f"{'sizes ' + str(batches) if len(batches) > 1 else f'size ({batches[0]})'} "
+            f"(global / {num_replicas} replica(s)). Valid: {valid}. "
+            f"Received: micro_batch_size={micro}")
+    ghost = config["model"].get("virtual_batch_size")
+    if config["model"].get("normalization") == "ghost" and ghost and micro % ghost:
+        raise ValueError(
+            f"Argument `model.virtual_batch_size` ({ghost}) must divide `micro_batch_size` "
+            f"({micro}): a ghost batch may not straddle two micro-batches. Valid micro "
+            f"batch sizes: {[d for d in range(ghost, min(batches) + 1, ghost) if all(b % d == 0 for b in batches)]}. "
+            f"Received: model.virtual_batch_size={ghost}, micro_batch_size={micro}")
+    if config["model"].get("normalization") == "sync_batch" and num_replicas > 1 and syncs:
+        raise ValueError(
+            "Argument `model.normalization` ('sync_batch') is not supported with "
+            "`micro_batch_size` over several tf.distribute replicas: a cross-replica sync "
+            "inside the loop over micro-batches is a merge_call TensorFlow cannot run. Valid: "
+            "'batch' (each replica's micro batch normalized over its own rows) or 'ghost'. "
+            f"Received: model.normalization='sync_batch', micro_batch_size={micro}")
+    if registry.wraps_model(config["optimizer"]["name"]):
+        raise ValueError(
+            f"Argument `micro_batch_size` is not supported with optimizer "
+            f"{config['optimizer']['name']!r}: it trains with its own train step (CBLR's "
+            "Hessian-vector products over the whole batch). Received: "
+            f"micro_batch_size={micro}, optimizer.name={config['optimizer']['name']!r}")
+
+
+def choose_micro_batch_size(config, num_replicas, bound, growth=None):
+    """The largest micro batch <= `bound` that every per-replica batch and the
+    ghost size allow (`--max-micro-batch`); None when a whole per-replica
+    batch fits (no micro-batching needed).
+
+    Raises:
+        ValueError: no micro batch <= `bound` is valid (names the smallest).
+    """
+    batches = _per_replica_batches(config, num_replicas, growth)
+    if max(batches) <= bound:
+        return None
+    ghost = config["model"].get("virtual_batch_size")
+    step = ghost if config["model"].get("normalization") == "ghost" and ghost else 1
+    valid = [d for d in range(step, min(batches) + 1, step) if all(b % d == 0 for b in batches)]
+    fitting = [d for d in valid if d <= bound]
+    if not fitting:
+        raise ValueError(
+            f"No micro batch <= {bound} divides the per-replica batch sizes {batches}"
+            f"{f' and is a multiple of the ghost size {ghost}' if step > 1 else ''}; the "
+            f"smallest valid one is {valid[0]}. Received: --max-micro-batch {bound}")
+    return fitting[-1]
+
+
 def model_arguments(config, runtime):
     """The registered model's keyword arguments from `config["model"]`.
 
@@ -187,7 +293,8 @@ def model_arguments(config, runtime):
     args = {k: v for k, v in config["model"].items() if k != "name"}
     if "seed" in registry.model_arguments(config["model"]["name"]):
         args.setdefault("seed", config["seed"])
-    if "normalization" in args:
+    if "normalization" in args and not (config["micro_batch_size"] and
+                                        args["normalization"] == "batch"):
         args["normalization"] = runtime.normalization(args["normalization"])
     return args
 

@@ -166,6 +166,14 @@ def prepare_model(optimizer_name, model):
     return model
 
 
+def wraps_model(optimizer_name):
+    """True when `optimizer_name` trains a wrapper with its own train step
+    (`prepare_model`; CBLR's `CurvatureModel`)."""
+    cls = optimizer_class(optimizer_name)
+    return any(OPTIMIZERS.metadata(name).get("wrap_model") is not None and issubclass(cls, base)
+               for name, base in OPTIMIZERS.items())
+
+
 for _builder in (models_lib.mlp, models_lib.keskar_f1, models_lib.small_cnn,
                  models_lib.small_resnet, models_lib.alexnet_bn, models_lib.resnet50):
     register_model(_builder.__name__)(_builder)

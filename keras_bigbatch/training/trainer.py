@@ -25,6 +25,7 @@ import keras
 from keras_bigbatch.callbacks import BatchSizeScheduler
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute.runtime import runtime_for
+from keras_bigbatch.micro_batching import micro_batch
 from keras_bigbatch.training import registry
 from keras_bigbatch.training.accuracies import Accuracies
 from keras_bigbatch.training.plan import plan
@@ -42,7 +43,10 @@ def build(config, strategy=None):
     learning rates (`Regime.to_schedule`), the loss, and compiles with the
     `accuracy` metric. An optimizer that needs more of the model gets it from
     its registry entry (CBLR: a `CurvatureModel`). Under `mixed_float16`
-    Keras wraps the optimizer in a `LossScaleOptimizer`.
+    Keras wraps the optimizer in a `LossScaleOptimizer`. With
+    `micro_batch_size` the model's `fit` runs every batch as micro-batches
+    (`keras_bigbatch.micro_batching.micro_batch`), also in a user's own
+    `model.fit`.
 
     Args:
         config: a run config (partial dicts are completed from
@@ -71,6 +75,8 @@ def build(config, strategy=None):
             steps_per_execution=config["steps_per_execution"],
             **run.compile_options,
         )
+    if run.micro_batch_size is not None:
+        micro_batch(model, run.micro_batch_size)
     return model
 
 
@@ -122,6 +128,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `training.result`), whose fields are also attributes.
     """
     run = plan(config, strategy)
+    if run.micro_batch_size is not None:
+        micro_batch(model, run.micro_batch_size)
     stop, start = _epoch_range(run.epochs, epochs, initial_epoch, checkpoint_dir, preemption)
     run.runtime.prepare_fit()
     evaluate = run.runtime.evaluator(model, run.evaluation_batch_size)

@@ -202,3 +202,16 @@ def test_a_batch_the_micro_batch_does_not_divide_is_named():
     model = micro_batch(_model(), MICRO)
     with pytest.raises(ValueError, match=r"`micro_batch_size` \(8\) must divide.*36 rows"):
         model.fit(x, y, batch_size=36, epochs=1, verbose=0)
+
+
+@pytest.mark.tensorflow
+def test_synchronized_batch_normalization_over_replicas_is_named(mirrored):
+    with mirrored.scope():
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8),
+                                  keras.layers.BatchNormalization(synchronized=True),
+                                  keras.layers.Dense(3)])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=False)
+    micro_batch(model, 4)
+    x, y = _data(rows=32)
+    with pytest.raises(ValueError, match="synchronized BatchNormalization.*synchronized=False"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)

@@ -16,6 +16,7 @@ epoch e (key = (seed, e)):
     repeat the passes (only needed when a worker's files hold < S * b
               records), take exactly S * b records
 start_step t: epoch t // S, skipping (t % S) * b records before decoding
+    (so does a batch-size schedule's epoch resumed k steps in: k * b records)
 record i of the worker's epoch: global position
     g = (i // b) * B + w * b + i % b,  crop and flip seeded by (seed, e, 2, g)
 decode + crop in parallel (deterministic order), per-replica batches
@@ -33,7 +34,8 @@ needs the same number of workers; a start_step re-reads, but does not
 decode, the skipped records of its epoch.
 
 `epoch_examples` yields one such epoch, decoded and unbatched, for a
-global batch that may change from epoch to epoch (batch-size schedules).
+global batch that may change from epoch to epoch (batch-size schedules),
+from global batch k on: the first k * b records are read, not decoded.
 
 Evaluation: the files in order, interleaved 16 at a time (deterministic),
 center crops, global batches, the last partial batch kept (or dropped with
@@ -198,15 +200,20 @@ def training_dataset(split, image, global_batch_size, shard, batch, seed, start_
     return _options(stream.batch(batch, drop_remainder=True), auto_shard=False)
 
 
-def epoch_examples(split, image, seed, epoch, shard, global_batch_size):
+def epoch_examples(split, image, seed, epoch, shard, global_batch_size, first_batch=0):
     """Worker `shard[0]`'s decoded training examples of `epoch`, unbatched.
 
-    For batch-size schedules (`DataSource.scheduled_dataset`): `epoch` and
-    `global_batch_size` are scalar int64 tensors; epoch e with global batch
-    B is what `training_dataset` yields in epoch e with B.
+    For batch-size schedules (`DataSource.scheduled_dataset`): `epoch`,
+    `global_batch_size` and `first_batch` are int64 scalars; epoch e with
+    global batch B is what `training_dataset` yields in epoch e with B,
+    from global batch k = `first_batch` on. The first k * b records of the
+    epoch are read (the shuffle windows need them) but skipped before they
+    are parsed or decoded; record i keeps its index i (its crop key).
     """
     decode = _train_example(split, image, seed, shard, global_batch_size)
+    worker_batch = global_batch_size // shard[1]
     records = _epoch_records(split, image, seed, epoch, shard, global_batch_size).enumerate()
+    records = records.skip(first_batch * worker_batch)  # nothing decoded yet
     return records.map(_plain(lambda index, element: decode(epoch, index, element)),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 

@@ -95,11 +95,12 @@ class ArraySource(DataSource):
         rows = order.training_rows(seed, start_step, len(x), global_batch_size, shard)
         return ((x[r], y[r]) for r in rows)
 
-    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size, first_batch):
         from keras_bigbatch.data import pipeline
 
         x, y = self._arrays["train"]
-        return pipeline.array_epoch_examples(x, y, seed, epoch, shard, global_batch_size)
+        return pipeline.array_epoch_examples(x, y, seed, epoch, shard, global_batch_size,
+                                             first_batch)
 
 
 @functools.lru_cache(maxsize=4)

@@ -115,11 +115,11 @@ class ImageNetSource(DataSource):
                 self._split(split), self, global_batch_size, shard, batch, seed, start_step)
         return _imagenet_pipeline.evaluation_dataset(self._split(split), self, global_batch_size)
 
-    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size, first_batch):
         from keras_bigbatch.data import _imagenet_pipeline
 
         return _imagenet_pipeline.epoch_examples(
-            self.files.train, self, seed, epoch, shard, global_batch_size)
+            self.files.train, self, seed, epoch, shard, global_batch_size, first_batch)
 
 
 @register_source("imagenet2012")

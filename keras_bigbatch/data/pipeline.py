@@ -24,7 +24,10 @@ the epoch and its batch size into the variables of a `ScheduleFeed` at
 `on_epoch_begin`, and every new iterator (Keras makes one per epoch when no
 `steps_per_epoch` is given) reads them once, when its first element is made.
 Prefetching can therefore never mix two batch sizes: one iterator is one
-epoch at one batch size.
+epoch at one batch size. A run resumed k steps into an epoch starts that
+epoch's iterator at global batch k: the source's stream begins there (the
+index range starts at k, or records are skipped before decoding), so the
+k batches already trained are never gathered or decoded.
 """
 
 import numpy as np
@@ -193,8 +196,9 @@ def array_dataset(x, y, global_batch_size, shard, batch, seed, training, start_s
 class ScheduleFeed:
     """The variables a scheduled dataset reads: epoch, batch size and steps to skip.
 
-    `skip` > 0 starts the epoch's iterator at that step (a run resumed
-    mid-epoch, see `BatchSizeScheduler.resume_at`).
+    `skip` = k > 0 starts the epoch's iterator at global batch k (a run
+    resumed mid-epoch, see `BatchSizeScheduler.resume_at`); batches 0..k-1
+    of the epoch are not built.
     """
 
     def __init__(self, dataset_size, num_replicas_in_sync, first_batch_size):
@@ -292,9 +296,18 @@ def scheduled_source_dataset(scheduler, dataset_size, num_replicas, input_contex
                              epoch_examples):
     """`DataSource.scheduled_dataset`: per-replica batches of B_e / num_replicas in epoch e.
 
-    `epoch_examples(epoch, shard, global_batch)` is the source's worker
-    slice of one epoch, unbatched (`_epoch_examples`); with an
-    `input_context` each worker yields its slice of every global batch.
+    ```
+    epoch e, resumed k steps in (the feed's skip; 0 otherwise):
+        global batches k, k + 1, ..., N // B_e - 1 of epoch e
+        = epoch_examples(e, shard, B_e, k), cut into per-replica batches
+    ```
+
+    `epoch_examples(epoch, shard, global_batch, first_batch)` is the
+    source's worker slice of one epoch from global batch `first_batch` on,
+    unbatched (`_epoch_examples`): the source starts there itself, so the
+    batches a resumed run already trained are never built (nothing is
+    skipped here, after decoding). With an `input_context` each worker
+    yields its slice of every global batch.
     """
     feed = _attach_feed(scheduler, dataset_size, num_replicas)
     shard, local_replicas = (0, 1), num_replicas
@@ -304,17 +317,19 @@ def scheduled_source_dataset(scheduler, dataset_size, num_replicas, input_contex
 
     def one_epoch(epoch, global_batch, skip):
         worker_batch = global_batch // shard[1]
-        examples = epoch_examples(epoch, shard, global_batch)
-        return examples.take((dataset_size // global_batch) * worker_batch).batch(
-            worker_batch // local_replicas, drop_remainder=True).skip(skip * local_replicas)
+        examples = epoch_examples(epoch, shard, global_batch, skip)
+        return examples.take((dataset_size // global_batch - skip) * worker_batch).batch(
+            worker_batch // local_replicas, drop_remainder=True)
 
     return _epochs(feed, one_epoch).prefetch(tf.data.AUTOTUNE)
 
 
-def array_epoch_examples(x, y, seed, epoch, shard, global_batch_size):
+def array_epoch_examples(x, y, seed, epoch, shard, global_batch_size, first_batch=0):
     """Worker `shard[0]`'s examples of `epoch` of in-memory arrays, unbatched (`order.py`).
 
-    `epoch` and `global_batch_size` are scalar int64 tensors.
+    Global batches `first_batch`, ..., N // B - 1 of the epoch: the index
+    range starts at `first_batch`, so earlier batches are never gathered.
+    `epoch`, `global_batch_size` and `first_batch` are int64 scalars.
     """
     x_all, y_all = tf.constant(x), tf.constant(y)
     count = len(x)
@@ -323,7 +338,7 @@ def array_epoch_examples(x, y, seed, epoch, shard, global_batch_size):
         rows = order.tf_batch_rows(seed, epoch, index, count, global_batch_size, shard)
         return tf.gather(x_all, rows), tf.gather(y_all, rows)
 
-    return tf.data.Dataset.range(count // global_batch_size).map(
+    return tf.data.Dataset.range(first_batch, count // global_batch_size).map(
         batch_slice, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
 
 

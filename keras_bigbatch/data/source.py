@@ -195,6 +195,10 @@ class DataSource:
         epoch e (one iterator; Keras opens one per epoch without steps_per_epoch):
             B_e   = scheduler.schedule(e)            (read once, from the feed)
             steps = N // B_e    batches of B_e / num_replicas per replica
+        resumed k steps into epoch e (`BatchSizeScheduler.resume_at`):
+            global batches k, ..., N // B_e - 1 of epoch e, the same as an
+            uninterrupted run's; batches 0..k-1 are not built (the source
+            starts at batch k, `_epoch_examples(..., first_batch=k)`)
         ```
 
         The callback writes (e, B_e) into the feed at `on_epoch_begin`, so one
@@ -215,8 +219,8 @@ class DataSource:
 
         return pipeline.scheduled_source_dataset(
             scheduler, self.num_examples("train"), num_replicas, input_context,
-            lambda epoch, shard, global_batch: self._epoch_examples(
-                seed, epoch, shard, global_batch))
+            lambda epoch, shard, global_batch, first_batch: self._epoch_examples(
+                seed, epoch, shard, global_batch, first_batch))
 
     def check_batch_size_schedules(self):
         """Raises `ValueError` unless the source supports `scheduled_dataset`."""
@@ -226,13 +230,17 @@ class DataSource:
                 "(batch_growth.enabled=true): its `features` do not include "
                 "BATCH_SIZE_SCHEDULES (a source that implements `_epoch_examples` declares it).")
 
-    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size, first_batch):
         """Worker `shard[0]` of `shard[1]`'s training examples of `epoch`, unbatched.
 
-        `epoch` and `global_batch_size` are scalar int64 tensors. The stream
-        must hold at least `(N // B) * B / workers` examples, in the order the
-        worker's slices of global batches 0, 1, ... of the epoch are cut.
-        Only sources that declare `BATCH_SIZE_SCHEDULES` implement it.
+        `epoch`, `global_batch_size` and `first_batch` are scalar int64
+        tensors. The stream starts at global batch k = `first_batch` (a run
+        resumed k steps into the epoch) and must hold at least
+        `(N // B - k) * B / workers` examples, in the order the worker's
+        slices of global batches k, k + 1, ... of the epoch are cut: what an
+        uninterrupted epoch yields after its first k batches, without
+        building (decoding) those. Only sources that declare
+        `BATCH_SIZE_SCHEDULES` implement it.
         """
         raise NotImplementedError(
             f"Data source {self.name!r} does not support batch-size schedules "

@@ -96,9 +96,9 @@ class SyntheticSource(DataSource):
         sizes += [count % global_batch_size] if count % global_batch_size else []
         return ((x[:size], y[:size]) for size in sizes)
 
-    def _epoch_examples(self, seed, epoch, shard, global_batch_size):
+    def _epoch_examples(self, seed, epoch, shard, global_batch_size, first_batch):
         # Batch-size schedules: the worker's slice of one global batch, every step.
-        steps = self._examples["train"] // global_batch_size
+        steps = self._examples["train"] // global_batch_size - first_batch
         return self._batch(global_batch_size // shard[1], seed).repeat(steps).unbatch()
 
 

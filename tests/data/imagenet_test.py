@@ -329,11 +329,73 @@ def test_epoch_examples_for_batch_size_schedules(sample):
         stream = batches(data.dataset("train", batch, context(2, worker, 2), seed=4,
                                       start_step=steps), steps)
         examples = batches(data._epoch_examples(4, tf.constant(1, tf.int64), shard,
-                                                tf.constant(batch, tf.int64)).batch(batch // 2))
+                                                tf.constant(batch, tf.int64),
+                                                tf.constant(0, tf.int64)).batch(batch // 2))
         assert len(examples) == steps
         for (x, y), (x2, y2) in zip(examples, stream):
             np.testing.assert_array_equal(y, y2)
             np.testing.assert_array_equal(x, x2)
+
+
+def scheduled_epoch(data, epoch, skip, input_context=None, replicas=1):
+    """Per-replica batches of `epoch` of a batch-size schedule {0: 8, 1: 16}, resumed
+    `skip` steps in, as `BatchSizeScheduler.on_epoch_begin` sets the feed."""
+    from keras_bigbatch.callbacks import BatchSizeScheduler
+
+    scheduler = BatchSizeScheduler({0: BATCH, 1: 2 * BATCH})
+    dataset = data.scheduled_dataset(scheduler, replicas, input_context, seed=5)
+    scheduler._feeds[-1].set_epoch(epoch, scheduler.schedule(epoch), skip)
+    return batches(dataset)
+
+
+def with_undecodable_images(folder, target, stored):
+    """A copy of `folder` whose train records with a stored label in `stored` hold, in
+    place of their JPEG, as many zero bytes: same files, sizes and order, not decodable."""
+    os.makedirs(target)
+    for name in os.listdir(folder):
+        if not name.startswith("train-"):
+            shutil.copy(folder / name, target / name)
+            continue
+        with tf.io.TFRecordWriter(str(target / name)) as writer:
+            for record in tf.data.TFRecordDataset(str(folder / name)):
+                parsed = tf.train.Example.FromString(record.numpy())
+                feature = parsed.features.feature
+                if feature["image/class/label"].int64_list.value[0] in stored:
+                    image = feature["image/encoded"].bytes_list
+                    image.value[0] = bytes(len(image.value[0]))
+                writer.write(parsed.SerializeToString())
+        assert os.path.getsize(target / name) == os.path.getsize(folder / name)
+    return target
+
+
+@pytest.mark.parametrize("epoch, skip, workers, replicas", [
+    (0, 2, 1, 1),          # B = 8: 4 steps, resumed after 2; one worker
+    (1, 1, 2, 4),          # B = 16: 2 steps, resumed after 1; 2 workers of 2 replicas
+])
+def test_a_resumed_schedule_epoch_decodes_none_of_the_skipped_records(
+        tmp_path, sample, epoch, skip, workers, replicas):
+    # The sample's 32 train labels are distinct, so labels name records. Resumed
+    # `skip` steps into the epoch, each worker must yield the uninterrupted epoch's
+    # per-replica batches from step `skip` on, bit for bit, from a copy of the files
+    # whose records in the skipped steps are not JPEGs: were they parsed and
+    # decoded (and only then skipped), the decoder would fail.
+    contexts = [None] if workers == 1 else [context(workers, w, replicas) for w in range(2)]
+    local = replicas // workers                                # per-replica batches a step
+    good = source(sample[0], shuffle_buffer=12)                # windows cross the skip
+    straight = [scheduled_epoch(good, epoch, 0, c, replicas) for c in contexts]
+    skipped = {int(label) + 1 for worker in straight for _, y in worker[:skip * local]
+               for label in y}
+    assert len(skipped) == skip * BATCH * (1 + epoch)          # every record of those steps
+    damaged = source(with_undecodable_images(sample[0], tmp_path / "damaged", skipped),
+                     shuffle_buffer=12)
+    for c, uninterrupted in zip(contexts, straight):
+        resumed = scheduled_epoch(damaged, epoch, skip, c, replicas)
+        assert len(resumed) == len(uninterrupted) - skip * local
+        for (x, y), (x2, y2) in zip(resumed, uninterrupted[skip * local:]):
+            np.testing.assert_array_equal(y, y2)
+            np.testing.assert_array_equal(x, x2)               # the same crops and flips
+        with pytest.raises(tf.errors.InvalidArgumentError):    # the damage is real
+            scheduled_epoch(damaged, epoch, 0, c, replicas)
 
 
 # The tensorflow-datasets format, built from tiny archives by the real builder.

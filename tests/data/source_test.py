@@ -170,6 +170,44 @@ def test_replicas_of_step_t_see_global_batch_t(workers, replicas):
     assert got == expected
 
 
+def scheduled_epoch(source, epoch, skip, input_context=None, replicas=1):
+    """Labels of `epoch` of a batch-size schedule {0: 8, 1: 16}, resumed `skip` steps
+    in, as `BatchSizeScheduler.on_epoch_begin` sets the feed."""
+    from keras_bigbatch.callbacks import BatchSizeScheduler
+
+    scheduler = BatchSizeScheduler({0: BATCH, 1: 2 * BATCH})
+    dataset = source.scheduled_dataset(scheduler, replicas, input_context, seed=7)
+    scheduler._feeds[-1].set_epoch(epoch, scheduler.schedule(epoch), skip)
+    return labels(dataset)
+
+
+def test_a_resumed_schedule_epoch_starts_at_its_batch():
+    # Resumed k steps into an epoch, the source's own stream starts at global batch
+    # k: it holds only the uninterrupted epoch's last (S - k) * b examples, so the
+    # pipeline gathers nothing only to skip it. The scheduled dataset then yields
+    # the uninterrupted epoch's per-replica batches from step k on.
+    source = ids_source()
+    epoch, batch = tf.constant(1, tf.int64), tf.constant(2 * BATCH, tf.int64)
+    steps = N_TRAIN // (2 * BATCH)                                     # 3
+    for shard in ((0, 1), (1, 2)):
+        part = 2 * BATCH // shard[1]
+
+        def stream(first):
+            return labels(source._epoch_examples(
+                7, epoch, shard, batch, tf.constant(first, tf.int64)).batch(part))
+
+        whole = stream(0)
+        assert len(whole) == steps
+        for first in (1, 2):
+            assert stream(first) == whole[first:]
+    for epoch, skip in ((0, 4), (1, 2)):                               # B = 8, 16
+        assert scheduled_epoch(source, epoch, skip) == scheduled_epoch(source, epoch, 0)[skip:]
+        for worker in (0, 1):                                          # 2 workers, 2 replicas each
+            ctx = context(2, worker, 4)
+            assert scheduled_epoch(source, epoch, skip, ctx, 4) == \
+                scheduled_epoch(source, epoch, 0, ctx, 4)[2 * skip:]
+
+
 # Evaluation: one ordered pass, last partial batch kept.
 
 def test_evaluation_covers_every_example_once_in_order():

@@ -59,7 +59,8 @@ def test_training_per_replica_batches():
 def test_epoch_examples_for_batch_size_schedules():
     source = synthetic_source(image_size=4, train_examples=40, test_examples=8)
     examples = list(source._epoch_examples(0, tf.constant(0, tf.int64), (1, 2),
-                                           tf.constant(16, tf.int64)).batch(8))
+                                           tf.constant(16, tf.int64),
+                                           tf.constant(0, tf.int64)).batch(8))
     assert len(examples) == 2                        # 40 // 16 steps of 16 / 2 workers
     first = next(iter(source.dataset("train", 8, seed=0)))
     for x, y in examples:

@@ -87,6 +87,30 @@ def test_mirrored_runtime_feeds_global_batches_split_per_replica(mirrored):
     np.testing.assert_array_equal(np.concatenate([np.asarray(s) for s in shares]), expected_y)
 
 
+def test_mirrored_runtime_resumes_a_scheduled_epoch_at_its_step(mirrored):
+    # What the trainer feeds a run resumed k steps into an epoch of a batch-size
+    # schedule (BatchSizeScheduler.resume_at): the uninterrupted epoch's global
+    # batches from step k on, split per replica.
+    from keras_bigbatch import data
+    from keras_bigbatch.callbacks import BatchSizeScheduler
+
+    source, runtime = data.get_source("digits", train_examples=64), runtime_for(mirrored)
+
+    def epoch_batches(epoch, skip):
+        scheduler = BatchSizeScheduler({0: 16, 1: 32})
+        feed = runtime.scheduled_training_data(source, scheduler, seed=4)
+        scheduler._feeds[-1].set_epoch(epoch, scheduler.schedule(epoch), skip)
+        return [[np.concatenate([np.asarray(s) for s in mirrored.experimental_local_results(v)])
+                 for v in step] for step in feed]
+
+    for epoch, skip in ((0, 3), (1, 1)):                # B = 16: 4 steps; B = 32: 2 steps
+        straight, resumed = epoch_batches(epoch, 0), epoch_batches(epoch, skip)
+        assert len(straight) == 64 // (16 * (1 + epoch)) and len(resumed) == len(straight) - skip
+        for (x, y), (x2, y2) in zip(resumed, straight[skip:]):
+            np.testing.assert_array_equal(y, y2)
+            np.testing.assert_array_equal(x, x2)
+
+
 def test_mirrored_runtime_lists_each_replicas_value_and_tells_replica_local_ones(mirrored):
     import keras
 

@@ -2,10 +2,10 @@
 
 ```
 for j in 0 .. k-1:                       keras.ops.scan (lax.scan: one compiled body)
-    (L_j, aux), g_j = value_and_grad(model.compute_loss_and_updates)(w, s_j, ...)
+    (L_j, aux), g_j = value_and_grad(compute_loss_and_updates / k)(w, s_j, ...)
     G += g_j;  S += float non-trainables of pass j   (each pass from the step's s)
     metrics += (L_j, y_j)                            (streaming: as over the whole batch)
-w, opt = optimizer.stateless_apply(opt, G / k, w)    one update
+w, opt = optimizer.stateless_apply(opt, G, w)        one update (G: the mean gradient)
 s <- S / k (float), the last pass's (the others: seed states)
 ```
 
@@ -27,7 +27,15 @@ def train_step(model, state, data, micro_batch_size):
     trainable, non_trainable, optimizer_variables, metrics_variables = state
     batch = _common.Batch.cut(model, data, micro_batch_size)
     averaged = [is_averaged(v) for v in model.non_trainable_variables]
-    grad_fn = jax.value_and_grad(model.compute_loss_and_updates, has_aux=True)
+    k = batch.passes()
+
+    def share(*args, **kwargs):
+        # scale / k per pass: the k scaled gradients sum to the whole batch's,
+        # with its magnitudes (float16 overflows where the whole batch would)
+        loss, aux = model.compute_loss_and_updates(*args, **kwargs)
+        return loss / k, aux
+
+    grad_fn = jax.value_and_grad(share, has_aux=True)
 
     def body(carry, micro):
         grads_sum, stats_sum, chained, metrics = carry
@@ -45,10 +53,9 @@ def train_step(model, state, data, micro_batch_size):
     init = ([ops.zeros_like(v) for v in trainable], [ops.zeros_like(v) for v in non_trainable],
             list(non_trainable), list(metrics_variables))
     carry, _ = ops.scan(body, init, batch.micro)
-    grads_sum, stats_sum, chained, metrics_variables = carry
-    k = batch.passes()
+    grads, stats_sum, chained, metrics_variables = carry
     trainable, optimizer_variables = model.optimizer.stateless_apply(
-        optimizer_variables, [g / k for g in grads_sum], trainable)
+        optimizer_variables, grads, trainable)
     non_trainable = [ops.cast(s / k, v.dtype) if a else c
                      for s, c, a, v in zip(stats_sum, chained, averaged, non_trainable)]
     mapping = list(zip(model.metrics_variables, metrics_variables))

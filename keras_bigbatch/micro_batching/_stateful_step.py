@@ -3,12 +3,12 @@
 ```
 for j in 0 .. k-1:                       keras.ops.fori_loop (a tf.while_loop on TensorFlow)
     y_j = model(x_j, training=True);  L_j = compute_loss(x_j, y_j)
-    G  += d scale_loss(L_j) / dw         (_backend.py)
+    G  += d (scale_loss(L_j) / k) / dw   (_backend.py; the loss scale's share per pass)
     S  += float non-trainables after the pass  (held in a StatelessScope: the
           variables keep the step's values, and no assignment, hence no
           cross-replica sync point, sits inside the loop)
     loss metric and compiled metrics += (L_j, y_j)     (streaming: as over the whole batch)
-optimizer.apply(G / k)                   one update, one all-reduce
+optimizer.apply(G)                       one update, one all-reduce (G: the mean gradient)
 non-trainables <- S / k                  (statistics.py)
 ```
 
@@ -32,6 +32,8 @@ def train_step(model, data, micro_batch_size):
     averaged = [v for v in model.non_trainable_variables if is_averaged(v)]
     chained = [v for v in model.non_trainable_variables if not is_averaged(v)]
 
+    k = batch.passes()
+
     def body(j, carry):
         grads_sum, stats_sum = carry
         x, y, sample_weight = _common.Batch.unpack(batch.micro_batch(j))
@@ -40,7 +42,9 @@ def train_step(model, data, micro_batch_size):
             y_pred = model(x, training=True)
             loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                       training=True)
-            return loss, model.optimizer.scale_loss(loss), y_pred
+            # scale / k per pass: the k scaled gradients sum to the whole batch's,
+            # with its magnitudes (float16 overflows where the whole batch would)
+            return loss, model.optimizer.scale_loss(loss) / ops.cast(k, loss.dtype), y_pred
 
         with keras.StatelessScope() as scope:  # holds the layers' assignments
             loss, y_pred, grads = gradients(forward, variables)
@@ -54,10 +58,9 @@ def train_step(model, data, micro_batch_size):
                 [a + ops.cast(s, a.dtype) for a, s in zip(stats_sum, stats)])
 
     init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(v) for v in averaged])
-    k = batch.passes()
-    grads_sum, stats_sum = ops.fori_loop(0, k, body, init)
+    grads, stats_sum = ops.fori_loop(0, k, body, init)
     with update_context():
-        model.optimizer.apply([g / ops.cast(k, g.dtype) for g in grads_sum], variables)
+        model.optimizer.apply(grads, variables)
         for variable, total in zip(averaged, stats_sum):
             variable.assign(total / ops.cast(k, total.dtype))
     return model.get_metrics_result()

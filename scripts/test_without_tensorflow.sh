@@ -70,4 +70,16 @@ echo "== the trainer on PyTorch, one device ($((SECONDS - START)) s)"
 KERAS_BACKEND=torch "$VENV/bin/keras-bigbatch" train tests/training/digits_recipe.py --runs A \
   --output "$RUN_DIR/torch"
 check_expected "$RUN_DIR/torch/results.json" 1
+echo "== the trainer on PyTorch in micro-batches: the same updates and accuracy ($((SECONDS - START)) s)"
+KERAS_BACKEND=torch "$VENV/bin/keras-bigbatch" train tests/training/digits_recipe.py --runs A \
+  --set micro_batch_size=16 --output "$RUN_DIR/torch-micro"
+check_expected "$RUN_DIR/torch-micro/results.json" 1
+"$PY" - "$RUN_DIR/torch/results.json" "$RUN_DIR/torch-micro/results.json" <<'PY'
+import json, sys
+whole, micro = (json.load(open(p))["results"][0] for p in sys.argv[1:])
+assert micro["updates"] == whole["updates"], (micro["updates"], whole["updates"])
+assert abs(micro["test_accuracy"] - whole["test_accuracy"]) < 1e-6, (micro, whole)
+print(f"torch micro-batches: {micro['updates']} updates, test accuracy {micro['test_accuracy']:.4f}"
+      f" = {whole['test_accuracy']:.4f} in one pass")
+PY
 echo "== without TensorFlow: all passed in $((SECONDS - START)) s"

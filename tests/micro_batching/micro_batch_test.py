@@ -216,3 +216,18 @@ def test_synchronized_batch_normalization_over_replicas_is_named(mirrored):
     x, y = _data(rows=32)
     with pytest.raises(ValueError, match="synchronized BatchNormalization.*synchronized=False"):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+
+
+@pytest.mark.tensorflow
+def test_xla_and_several_steps_per_execution_on_tensorflow():
+    # What a TPU runs: one XLA program (static shapes, the loop over passes a
+    # while loop inside it), several steps per call.
+    x, y = _data()
+    big = _model()
+    small = micro_batch(_model(), MICRO)
+    for model in (big, small):
+        model.compile(optimizer=model.optimizer, loss=model.loss, jit_compile=True,
+                      steps_per_execution=UPDATES)
+    _fit(big, x, y), _fit(small, x, y)
+    assert int(small.optimizer.iterations) == UPDATES
+    _assert_same_weights(small, big)

@@ -93,6 +93,19 @@ def test_data_parallel_matches_one_device(two_devices, normalization):
     assert single["curve"]["updates"] == [21, 42, 63]
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "lars"])
+def test_micro_batches_data_parallel_match_one_device(two_devices, optimizer):
+    # 32 rows per device in 2 passes of 16, ghost 8: each pass takes 16 rows
+    # of each device's 32 (a wrong interleave changes the ghost statistics).
+    config = digits_config(**{"model.virtual_batch_size": 8, "optimizer.name": optimizer})
+    single = train(config, strategy=KerasDistribution(None), verbose=False)
+    double = train(dict(config, micro_batch_size=16), strategy=two_devices, verbose=False)
+    assert double["num_replicas"] == 2 and single["updates"] == double["updates"] == 63
+    for a, b in zip(weights(single["model"]), weights(double["model"])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert single["test_accuracy"] == pytest.approx(double["test_accuracy"], abs=1e-9)
+
+
 def test_ghost_batches_are_cut_per_device_shard(two_devices):
     # Ghost batch = the per-device batch (8 of 16 rows): each device's output
     # must be its own rows normalized by their own statistics, not by the
@@ -200,25 +213,29 @@ def test_tf_distribute_strategies_are_refused_with_the_alternative(name, tmp_pat
     assert f"strategy={name!r}" in err and "'data-parallel'" in err and "TensorFlow" in err
 
 
-def _command(output, strategy, extra_env):
+def _command(output, strategy, extra_env, extra_args=()):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one device per process
     env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", **extra_env)
     return subprocess.Popen(
         [sys.executable, "-m", "keras_bigbatch.training", "train", RECIPE, "--runs", "A",
-         "--strategy", strategy, "--output", str(output)],
+         "--strategy", strategy, "--output", str(output), *extra_args],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_two_hosts_through_keras_distribution_initialize_match_one_device(tmp_path):
+@pytest.mark.parametrize("extra_args", [(), ("--set", "micro_batch_size=16")],
+                         ids=["whole", "micro-batches"])
+def test_two_hosts_through_keras_distribution_initialize_match_one_device(tmp_path, extra_args):
     # Two processes of one device each on 127.0.0.1 (keras.distribution.initialize,
-    # gloo collectives); the reference is this process on one device.
+    # gloo collectives); the reference is this process on one device, without
+    # micro-batching (with it: 32 rows per host in 2 passes of 16, ghost 16).
     from keras_bigbatch.training import recipes
 
     (port,) = free_ports(1)
     job = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port},127.0.0.1:{port}",
            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2"}
     # process 1 says "auto": a multi-host job makes it data-parallel too
-    processes = [_command(tmp_path / "hosts", strategy, dict(job, KERAS_DISTRIBUTION_PROCESS_ID=str(i)))
+    processes = [_command(tmp_path / "hosts", strategy, dict(job, KERAS_DISTRIBUTION_PROCESS_ID=str(i)),
+                          extra_args)
                  for i, strategy in enumerate(["data-parallel", "auto"])]
     (config,) = recipes.run_configs(recipes.load_recipe(RECIPE), ["A"])
     reference = train(config, strategy=KerasDistribution(None), verbose=False)
@@ -226,6 +243,8 @@ def test_two_hosts_through_keras_distribution_initialize_match_one_device(tmp_pa
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]
     assert all("on 2 replica(s)" in output for output in outputs)
+    if extra_args:
+        assert all("in micro batches of 16 x 2 passes" in output for output in outputs)
     for folder in (tmp_path / "hosts", tmp_path / "hosts" / "worker-1"):
         model = keras.models.load_model(folder / "A" / "model.keras")
         for a, b in zip(weights(reference["model"]), weights(model)):

@@ -147,3 +147,21 @@ def test_validation_split_must_leave_training_examples():
                                           "train_examples": 256, "test_examples": 64},
                             model={"name": "mlp", "hidden_units": (8,)},
                             evaluation={"validation_examples": 10}))
+
+
+def test_trials_train_in_micro_batches_with_the_same_result():
+    # The base config's micro_batch_size reaches every trial: the model from
+    # `build` runs 64 rows as 4 passes of 16 (ghost 16), and the trial's
+    # metrics are the one-pass trial's.
+    from keras_bigbatch.micro_batching import micro_batch_size_of
+
+    knobs = dict(SGD, ghost_batch_size=16)
+    results = []
+    for micro in (None, 16):
+        hypermodel = BigBatchHyperModel(dict(DIGITS, micro_batch_size=micro), knobs,
+                                        verbose=False)
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp)
+        assert micro_batch_size_of(model) == micro
+        results.append(hypermodel.fit(hp, model))
+    assert results[1] == pytest.approx(results[0], rel=1e-5)

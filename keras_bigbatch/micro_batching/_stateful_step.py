@@ -4,12 +4,12 @@
 for j in 0 .. k-1:                       keras.ops.fori_loop (a tf.while_loop on TensorFlow)
     y_j = model(x_j, training=True);  L_j = compute_loss(x_j, y_j)
     G  += d (scale_loss(L_j) / k) / dw   (_backend.py; the loss scale's share per pass)
-    S  += float non-trainables after the pass  (held in a StatelessScope: the
-          variables keep the step's values, and no assignment, hence no
-          cross-replica sync point, sits inside the loop)
+    S  += float non-trainables after the pass; the others (seed states) carried
+          to the next pass  (held in a StatelessScope: no variable of the model
+          is assigned inside the loop, hence no cross-replica sync point)
     loss metric and compiled metrics += (L_j, y_j)     (streaming: as over the whole batch)
 optimizer.apply(G)                       one update, one all-reduce (G: the mean gradient)
-non-trainables <- S / k                  (statistics.py)
+non-trainables <- S / k, the carried ones  (statistics.py)
 ```
 
 Under tf.distribute each replica runs this on its own rows and the
@@ -35,7 +35,7 @@ def train_step(model, data, micro_batch_size):
     k = batch.passes()
 
     def body(j, carry):
-        grads_sum, stats_sum = carry
+        grads_sum, stats_sum, chained_values = carry
         x, y, sample_weight = _common.Batch.unpack(batch.micro_batch(j))
 
         def forward():
@@ -46,23 +46,29 @@ def train_step(model, data, micro_batch_size):
             # with its magnitudes (float16 overflows where the whole batch would)
             return loss, model.optimizer.scale_loss(loss) / ops.cast(k, loss.dtype), y_pred
 
-        with keras.StatelessScope() as scope:  # holds the layers' assignments
+        # The scope holds the layers' assignments: the moving statistics keep
+        # the step's values, the chained ones read the last pass's.
+        with keras.StatelessScope(state_mapping=list(zip(chained, chained_values))) as scope:
             loss, y_pred, grads = gradients(forward, variables)
         stats = [_value(scope, v) for v in averaged]
-        for variable in chained + list(model.metrics_variables):
+        chained_values = [_value(scope, v) for v in chained]
+        for variable in model.metrics_variables:  # local (sync on read): no sync point
             if scope.get_current_value(variable) is not None:
                 variable.assign(scope.get_current_value(variable))
         _common.track_loss(model, _common.unscale_for_distribution(loss), _common.rows(x))
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         return ([a + g for a, g in zip(grads_sum, grads)],
-                [a + ops.cast(s, a.dtype) for a, s in zip(stats_sum, stats)])
+                [a + ops.cast(s, a.dtype) for a, s in zip(stats_sum, stats)], chained_values)
 
-    init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(v) for v in averaged])
-    grads, stats_sum = ops.fori_loop(0, k, body, init)
+    init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(v) for v in averaged],
+            [ops.copy(ops.convert_to_tensor(v)) for v in chained])
+    grads, stats_sum, chained_values = ops.fori_loop(0, k, body, init)
     with update_context():
         model.optimizer.apply(grads, variables)
         for variable, total in zip(averaged, stats_sum):
             variable.assign(total / ops.cast(k, total.dtype))
+        for variable, value in zip(chained, chained_values):
+            variable.assign(value)
     return model.get_metrics_result()
 
 

@@ -231,3 +231,30 @@ def test_xla_and_several_steps_per_execution_on_tensorflow():
     _fit(big, x, y), _fit(small, x, y)
     assert int(small.optimizer.iterations) == UPDATES
     _assert_same_weights(small, big)
+
+
+class _Counter(keras.layers.Layer):
+    """Counts training calls in an int variable whose updates sync across replicas."""
+
+    def build(self, shape):
+        self.calls = self.add_weight(shape=(), dtype="int32", initializer="zeros",
+                                     trainable=False, aggregation="only_first_replica")
+
+    def call(self, x, training=None):
+        if training:
+            self.calls.assign(self.calls + 1)
+        return x
+
+
+@pytest.mark.tensorflow
+def test_a_syncing_integer_variable_is_carried_through_the_passes(mirrored):
+    # Assigned inside the loop over passes it would be a merge_call; carried
+    # and assigned once after the loop, it counts every pass: 2 steps x 2.
+    with mirrored.scope():
+        model = keras.Sequential([keras.Input((6,)), _Counter(), keras.layers.Dense(3)])
+        model.compile(optimizer="sgd", jit_compile=False,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    micro_batch(model, 8)
+    x, y = _data(rows=64)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert int(model.layers[0].calls.numpy()) == 4

@@ -1,7 +1,7 @@
 """The micro-batched train step of the stateful backends (TensorFlow, PyTorch).
 
 ```
-for j in 0 .. k-1:                       keras.ops.fori_loop (a tf.while_loop on TensorFlow)
+for j in 0 .. k-1:                       one pass at a time (_backend.passes: a tf.while_loop)
     y_j = model(x_j, training=True);  L_j = compute_loss(x_j, y_j)
     G  += d (scale_loss(L_j) / k) / dw   (_backend.py; the loss scale's share per pass)
     S  += float non-trainables after the pass; the others (seed states) carried
@@ -21,6 +21,7 @@ from keras import ops
 
 from keras_bigbatch.micro_batching import _common
 from keras_bigbatch.micro_batching._backend import gradients
+from keras_bigbatch.micro_batching._backend import passes
 from keras_bigbatch.micro_batching._backend import update_context
 from keras_bigbatch.micro_batching.statistics import is_averaged
 
@@ -62,7 +63,7 @@ def train_step(model, data, micro_batch_size):
 
     init = ([ops.zeros_like(v) for v in variables], [ops.zeros_like(v) for v in averaged],
             [ops.copy(ops.convert_to_tensor(v)) for v in chained])
-    grads, stats_sum, chained_values = ops.fori_loop(0, k, body, init)
+    grads, stats_sum, chained_values = passes(k, body, init)
     with update_context():
         model.optimizer.apply(grads, variables)
         for variable, total in zip(averaged, stats_sum):

@@ -153,12 +153,14 @@ def plan(config, strategy=None):
     regime = config_lib.regime(config)
     steps_per_epoch, epochs, updates_before = _durations(data, regime, growth)
     _check_steps_per_execution(config["steps_per_execution"], updates_before)
+    compile_options = runtime.compile_options(config["jit_compile"])
+    _check_micro_batches_per_execution(config, runtime, compile_options)
     return Run(
         config=config, runtime=runtime, source=data, regime=regime, growth=growth,
         steps_per_epoch=steps_per_epoch, epochs=epochs, updates_before=updates_before,
         per_replica_batch_size=per_replica, micro_batch_size=config["micro_batch_size"],
         precision=runtime.precision(config["precision"]),
-        compile_options=runtime.compile_options(config["jit_compile"]),
+        compile_options=compile_options,
         model_arguments=model_arguments(config, runtime))
 
 
@@ -326,6 +328,26 @@ def _durations(data, regime, growth):
     examples = data.num_examples("train")
     updates = tuple(growth.batch_size.total_steps(examples, e) for e in range(growth.epochs + 1))
     return None, growth.epochs, updates
+
+
+def _check_micro_batches_per_execution(config, runtime, compile_options):
+    """Refuses micro-batches under several steps per call in a TensorFlow graph
+    without XLA: Grappler's add rewrite then gives the loop over passes, nested
+    in Keras's loop over steps, one temporary variable twice
+    (`AlreadyExistsError ... AddOpsRewrite ... tmp_var`, measured with
+    ResNet-50). TPUs and `jit_compile=True` compile the step with XLA instead;
+    and a micro-batched step is k passes, so one step per call costs little."""
+    if (config["micro_batch_size"] is None or config["steps_per_execution"] == 1
+            or runtime.backend != "tensorflow" or runtime.device_kind == "tpu"
+            or compile_options.get("jit_compile") is True):
+        return
+    raise ValueError(
+        f"Argument `steps_per_execution` ({config['steps_per_execution']}) > 1 with "
+        "`micro_batch_size` needs XLA on TensorFlow (TensorFlow's graph optimizer breaks the "
+        "loop over micro-batches inside Keras's loop over steps). Valid: steps_per_execution=1 "
+        "(each step already runs k passes), or jit_compile=true on one device or a TPU. "
+        f"Received: steps_per_execution={config['steps_per_execution']}, "
+        f"jit_compile={config['jit_compile']!r}, micro_batch_size={config['micro_batch_size']}")
 
 
 def _check_steps_per_execution(steps_per_execution, updates_before):

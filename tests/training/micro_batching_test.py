@@ -117,6 +117,13 @@ def test_bad_micro_batch_sizes_are_named():
         plan(digits_config(**{"optimizer.gradient_accumulation_steps": 4}))
     with pytest.raises(ValueError, match="`micro_batch_size` must be"):
         plan(digits_config(micro_batch_size=0))
+    if keras.backend.backend() == "tensorflow":  # Grappler and nested loops; XLA is fine
+        with pytest.raises(ValueError, match=r"`steps_per_execution` \(3\) > 1 with "
+                                             "`micro_batch_size` needs XLA on TensorFlow"):
+            plan(digits_config(**GHOST, micro_batch_size=16, steps_per_execution=3,
+                               jit_compile=False))
+        plan(digits_config(**GHOST, micro_batch_size=16, steps_per_execution=3,
+                           jit_compile=True))
 
 
 def test_choose_micro_batch_size_takes_the_largest_that_fits():

@@ -31,11 +31,18 @@
 #   `validation-00127-of-00128`) in a folder or a `gs://` bucket that you name
 #   in `DATA_DIR`. Without data the notebook trains on synthetic images and
 #   reports throughput (images/s) only.
-# - **Batch size**: 32768 needs a pod slice (the recipe keeps ghost batches
-#   of 64, so at most 512 replicas; at least ~128 TPU cores to hold the
-#   activations). On one TPU host (8 cores) the notebook uses 128 images per
-#   core and scales the learning rate by the square-root rule; the recipe's
-#   accuracy target holds at 32768 only.
+# - **Batch size**: the recipe's 32768 on any TPU, with the recipe's learning
+#   rate, through micro-batching: each update is the mean gradient of
+#   k = 32768 / (replicas x m) passes of m <= `MAX_MICRO_BATCH` images per
+#   replica, one optimizer update, the same update as the whole batch (the
+#   ghost batch 64 divides m) in the memory of m images. ResNet-50 at 224 px in
+#   bfloat16 holds about 128 images per TPU v3 core and 256 per v4 chip (one
+#   replica of two cores; estimates, not measured): k = 32768 / (8 x 128) = 32
+#   on a v3-8, 32768 / (4 x 256) = 32 on a v4-8 (set `MAX_MICRO_BATCH = 256`),
+#   1 from 256 v3 cores on. Ghost batches of 64 allow at most 512 replicas.
+#   Micro-batching does not change the images a second: at ~700 per v3 core
+#   (an estimate) 60 epochs take 60 x 1,281,167 / 5,600 s = 3.8 hours on a
+#   v3-8.
 
 # %% [markdown]
 # ## Install
@@ -73,26 +80,29 @@ DATA_DIR = ""  # TFRecord folder or gs:// bucket; "" = $KERAS_BIGBATCH_IMAGENET_
 OUTPUT = "results/resnet50_imagenet_32k_lars"  # results and checkpoints (local or gs://)
 STRATEGY = "auto"  # "auto": a TPU if the runtime has one, else the default device; "tpu": insist
 PRECISION = "auto"  # "auto": mixed_bfloat16 on TPUs; or "float32", "mixed_bfloat16"
-BATCH_SIZE = 0  # global batch; 0: the recipe's 32768 if the replicas hold it, else 128 per replica
+BATCH_SIZE = 0  # global batch; 0: the recipe's 32768 (another one gets the sqrt-scaled learning rate)
+MAX_MICRO_BATCH = 128  # images per replica per pass (128 per TPU v3 core, 256 per v4 chip: estimates)
 EPOCHS = 0  # 0: the recipe's 60; fewer for a shorter run (the warm-up shrinks in proportion)
-STEPS_PER_EXECUTION = 32  # train steps per compiled call (lowered to a divisor of the epoch's steps)
-SYNTHETIC_STEPS = 320  # without data: training steps to time
+STEPS_PER_EXECUTION = 32  # steps per compiled call (divides an epoch's steps; 1 when micro-batched)
+SYNTHETIC_STEPS = 40  # without data: training steps to time (global batches of k passes each)
 
 # %%
 from keras_bigbatch import notebook
 
 notebook.check_parameters(SMOKE=(SMOKE, bool), DATA_DIR=(DATA_DIR, str), OUTPUT=(OUTPUT, str),
                           STRATEGY=(STRATEGY, str), PRECISION=(PRECISION, str),
-                          BATCH_SIZE=(BATCH_SIZE, int), EPOCHS=(EPOCHS, int),
+                          BATCH_SIZE=(BATCH_SIZE, int), MAX_MICRO_BATCH=(MAX_MICRO_BATCH, int),
+                          EPOCHS=(EPOCHS, int),
                           STEPS_PER_EXECUTION=(STEPS_PER_EXECUTION, int),
                           SYNTHETIC_STEPS=(SYNTHETIC_STEPS, int))
 SMOKE = notebook.smoke(SMOKE)
-if SMOKE:  # CI: the recipe's smoke size; 3 compiled calls of 4 steps on synthetic data
-    STEPS_PER_EXECUTION, SYNTHETIC_STEPS = 4, 12
+if SMOKE:  # CI: the recipe's smoke size (batch 8, ghost 4): 12 steps of 2 passes of 4
+    STEPS_PER_EXECUTION, SYNTHETIC_STEPS, MAX_MICRO_BATCH = 4, 12, 4
     OUTPUT += "-smoke"
 DATA_DIR = DATA_DIR or os.environ.get("KERAS_BIGBATCH_IMAGENET_DIR", "")
 print(f"SMOKE={SMOKE} DATA_DIR={DATA_DIR or '(none: synthetic data)'} STRATEGY={STRATEGY} "
-      f"PRECISION={PRECISION} BATCH_SIZE={BATCH_SIZE or 'auto'} EPOCHS={EPOCHS or 'recipe'}")
+      f"PRECISION={PRECISION} BATCH_SIZE={BATCH_SIZE or 'recipe'} "
+      f"MAX_MICRO_BATCH={MAX_MICRO_BATCH} EPOCHS={EPOCHS or 'recipe'}")
 
 # %% [markdown]
 # ## Find the TPU
@@ -116,11 +126,16 @@ if kind != "tpu":
 # %% [markdown]
 # ## The run config
 #
-# The recipe's config, then our changes: the global batch (and its learning
-# rate), the number of epochs, the data, the precision and
-# `steps_per_execution`. On a TPU every compiled call of `fit` runs that many
-# steps, so the host does not wait for the TPU at every step; it must divide
-# the steps of an epoch (Keras would otherwise run past the epoch's end).
+# The recipe's config, then our changes: the micro batch, the number of
+# epochs, the data, the precision and `steps_per_execution` (and, with
+# `BATCH_SIZE`, another global batch with its square-root-scaled learning
+# rate). The micro batch is the largest m <= `MAX_MICRO_BATCH` that divides
+# the per-replica batch 32768 / replicas and is a multiple of the ghost batch
+# 64 (`choose_micro_batch_size`; none when the per-replica batch fits). On a
+# TPU every compiled call of `fit` runs `steps_per_execution` steps, so the
+# host does not wait for the TPU at every step; it must divide the steps of
+# an epoch (Keras would otherwise run past the epoch's end). With
+# micro-batching it is 1: each step already runs k passes on the device.
 
 # %%
 from keras_bigbatch import data
@@ -128,14 +143,14 @@ from keras_bigbatch import training
 from keras_bigbatch.distribute import resolve_precision
 from keras_bigbatch.schedules import scale_learning_rate
 from keras_bigbatch.training import config as config_lib
+from keras_bigbatch.training.plan import choose_micro_batch_size
 
 recipe = training.load_recipe("resnet50_imagenet_32k_lars", "smoke" if SMOKE else "default")
 (config,) = training.run_configs(recipe)
 schedule = config["schedule"]
-batch = BATCH_SIZE or (schedule["batch_size"] if schedule["batch_size"] <= 256 * replicas
-                       else 128 * replicas)
+batch = BATCH_SIZE or schedule["batch_size"]
 changes = {"precision": PRECISION}
-if batch != schedule["batch_size"]:
+if batch != schedule["batch_size"]:  # the user's global batch: the square-root rule
     changes["schedule.batch_size"] = batch
     changes["schedule.learning_rate"] = scale_learning_rate(
         schedule["learning_rate"], schedule["batch_size"], batch, "sqrt")
@@ -155,14 +170,21 @@ config = training.resolve(config_lib.merge(config, changes))
 source_arguments = dict(config["data"])
 steps_per_epoch = data.get_source(source_arguments.pop("source"),
                                   **source_arguments).steps_per_epoch(batch)
-steps_per_execution = max(d for d in range(1, min(STEPS_PER_EXECUTION, steps_per_epoch) + 1)
-                          if steps_per_epoch % d == 0)
-config = training.resolve(config_lib.merge(config, {"steps_per_execution": steps_per_execution}))
+micro = choose_micro_batch_size(config, replicas, MAX_MICRO_BATCH)  # None: the batch fits
+# One step per compiled call with micro-batching: a step is already k passes, and without
+# XLA TensorFlow's graph optimizer fails on their loop inside Keras's multi-step loop.
+steps_per_execution = 1 if micro else max(
+    d for d in range(1, min(STEPS_PER_EXECUTION, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+config = training.resolve(config_lib.merge(config, {"steps_per_execution": steps_per_execution,
+                                                    "micro_batch_size": micro}))
 schedule = config["schedule"]
+passes = batch // (replicas * micro) if micro else 1
 print(f"data: {config['data']['source']} at {config['data']['image_size']} px; "
       f"{steps_per_epoch} steps per epoch")
-print(f"global batch {batch} = {replicas} x {batch // replicas} per replica; "
-      f"learning rate {schedule['learning_rate']:.4g}; epochs {schedule['epochs']:g} "
+print(f"global batch {batch} = {replicas} x {batch // replicas} per replica"
+      + (f", in k = {batch} / ({replicas} x {micro}) = {passes} passes of {micro} per update"
+         if micro else ", in one pass")
+      + f"; learning rate {schedule['learning_rate']:.4g}; epochs {schedule['epochs']:g} "
       f"(warm-up {schedule['warmup_epochs']:g})")
 print(f"precision {resolve_precision(config['precision'], strategy)}; "
       f"steps_per_execution {steps_per_execution}")
@@ -170,8 +192,9 @@ print(f"precision {resolve_precision(config['precision'], strategy)}; "
 # %% [markdown]
 # ## Train
 #
-# `training.train` builds the model inside `strategy.scope()` and runs
-# Keras's `model.fit`. A small callback times every compiled call of
+# `training.train` builds the model inside `strategy.scope()`, runs each
+# train step as its k micro-batch passes and one update (`micro_batch_size`),
+# and runs Keras's `model.fit`. A small callback times every compiled call of
 # `steps_per_execution` training steps but the first (which compiles).
 
 # %%
@@ -248,5 +271,8 @@ else:
 # ## Next
 #
 # - From a shell on a TPU VM: `keras-bigbatch train resnet50_imagenet_32k_lars
-#   --strategy tpu --set data.dir=gs://BUCKET/imagenet --set steps_per_execution=32`.
+#   --strategy tpu --max-micro-batch 128 --set data.dir=gs://BUCKET/imagenet`
+#   (256 on a v4). A slice of 256 or more v3 cores needs no micro batch: add
+#   `--set steps_per_execution=13` there (13 divides an epoch's
+#   1,281,167 // 32768 = 39 steps).
 # - `quickstart.ipynb`: the generalization gap on Fashion-MNIST, on a GPU.

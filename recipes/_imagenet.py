@@ -27,3 +27,16 @@ SMOKE_EVALUATION = {"evaluations": 1, "batch_size": 8, "distance_points": 0,
 def smoke_steps(epochs, batch=SMOKE_BATCH):
     """Updates of a smoke run: whole batches of the sample, `epochs` times."""
     return epochs * (SMOKE_TRAIN_EXAMPLES // batch)
+
+
+# Micro-batching on hardware people have. Each recipe's `MICRO_BATCHES` is
+# {"fits": what fits, "hardware": rows of (hardware, --strategy, replicas,
+# --max-micro-batch)}: `train --help` renders it (`cli.micro_batches`) with
+# k = global batch / (replicas x micro batch), the recipe's docstring gives the
+# same figures, tests/recipes/micro_batches_test.py plans them. What fits is an
+# estimate, not measured.
+RESNET50_FITS = ("ResNet-50 at 224 px in bfloat16/float16: about 256 images per 80 GB GPU, "
+                 "128 per TPU v3 core (16 GiB), 256 per TPU v4 chip (32 GiB, one replica); "
+                 "estimates, not measured")
+RESNET50_GPUS = (("1 GPU (80 GB)", "default", 1, 256), ("8 GPUs (80 GB)", "mirrored", 8, 256))
+RESNET50_TPUS = (("TPU v3-8", "tpu", 8, 128), ("TPU v4-8", "tpu", 4, 256))

@@ -49,9 +49,31 @@ the input pipeline bounds it: at ~4,000 images/s (an estimate, not
 measured), 10 epochs take 10 x 1,281,167 / 4,000 s = 0.9 hours, so
 9 hours (100 epochs) to 11.4 hours (128 epochs) per run.
 
+Micro-batching (`micro_batch_size` m, in-step gradient accumulation): each
+update is the mean gradient of k passes of m images per replica, the same
+update as the whole batch (the ghost batch 64 divides m). `--set
+micro_batch_size` applies to every run, and m must divide the 512 runs'
+per-replica batch too; `--max-micro-batch N` picks m per run (none where
+the whole per-replica batch fits):
+
+    k = global batch / (replicas x m)
+    m that fits (estimates, not measured): AlexNet-BN at 227 px has far fewer
+    activations than ResNet-50: about 1024 images per 80 GB GPU, 512 per TPU
+    v3 core (16 GiB), 1024 per TPU v4 chip (32 GiB; one replica)
+
+    hardware        replicas  --max-micro-batch  k of SGD-512, LARS-512   k of SGD-8K, LARS-8K
+    1 GPU (80 GB)       1           1024         1 (512 / 1 = 512 fits)   8192 / (1 x 1024) = 8
+    8 GPUs (80 GB)      8         (none)         1 (512 / 8 = 64 fits)    1 (8192 / 8 = 1024 fits)
+    TPU v3-8            8            512         1 (512 / 8 = 64 fits)    8192 / (8 x 512) = 2
+    TPU v4-8            4           1024         1 (512 / 4 = 128 fits)   8192 / (4 x 1024) = 2
+
 Command:
     keras-bigbatch train alexnet_bn_imagenet --set data.dir=/data/imagenet
     keras-bigbatch train alexnet_bn_imagenet --runs LARS-8K --set data.dir=/data/imagenet
+    keras-bigbatch train alexnet_bn_imagenet --max-micro-batch 1024 --set data.dir=/data/imagenet      (1 GPU)
+    keras-bigbatch train alexnet_bn_imagenet --strategy mirrored --set data.dir=/data/imagenet         (8 GPUs)
+    keras-bigbatch train alexnet_bn_imagenet --strategy tpu --max-micro-batch 512 --set data.dir=gs://BUCKET/imagenet    (v3-8)
+    keras-bigbatch train alexnet_bn_imagenet --strategy tpu --max-micro-batch 1024 --set data.dir=gs://BUCKET/imagenet   (v4-8)
     python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
     KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train alexnet_bn_imagenet --size smoke
 """
@@ -61,6 +83,13 @@ from keras_bigbatch.schedules import Regime
 
 TRUST_COEFFICIENT = 0.001
 NVCAFFE_8K_STEP, SLIDES_8K_LR = 0.001, 0.14
+# The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`).
+MICRO_BATCHES = {
+    "fits": ("AlexNet-BN at 227 px, far fewer activations than ResNet-50: about 1024 images "
+             "per 80 GB GPU, 512 per TPU v3 core, 1024 per TPU v4 chip; estimates, not measured"),
+    "hardware": (("1 GPU (80 GB)", "default", 1, 1024), ("8 GPUs (80 GB)", "mirrored", 8, 1024),
+                 ("TPU v3-8", "tpu", 8, 512), ("TPU v4-8", "tpu", 4, 1024)),
+}
 
 
 def lars_learning_rate(slides_lr):

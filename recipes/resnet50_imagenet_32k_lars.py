@@ -22,20 +22,51 @@ schedule.
         multiple of 64: at most 512 replicas)
 
 Hardware and wall time: a TPU pod slice of at most 512 cores (see the BN
-note), e.g. a v3-128: at ~700 images/s per core (an estimate, not
-measured), 60 epochs x 1,281,167 images / (128 x 700 images/s) = about 15
-minutes of steps, 15-30 minutes with evaluation and start-up.
-On 8 GPUs batch 32768 is 4096 per GPU, beyond their memory at 224 x 224:
-the recipe is for TPU pods and large GPU clusters.
+note) holds the batch in one pass from 32768 / 128 = 256 v3 cores on (a
+v3-256; a v3-128 micro-batches with k = 2): at ~700 images/s per core (an
+estimate, not measured), 60 epochs x 1,281,167 images / (256 x 700
+images/s) = about 7 minutes of steps, 15-30 minutes with evaluation and
+start-up. Fewer devices train the same batch by micro-batching.
+
+Micro-batching (`micro_batch_size` m, in-step gradient accumulation): each
+update is the mean gradient of k passes of m images per replica, one
+optimizer update, the same update as the whole batch (the ghost batch 64
+divides m), the activation memory of m images:
+
+    k = 32768 / (replicas x m)
+    m that fits (estimates, not measured): ResNet-50 at 224 px in bfloat16 or
+    float16 holds about 256 images per 80 GB GPU, 128 per TPU v3 core
+    (16 GiB), 256 per TPU v4 chip (32 GiB; one replica of two cores)
+
+    hardware          replicas    m     k
+    1 GPU (80 GB)         1      256    32768 / (1 x 256) = 128
+    8 GPUs (80 GB)        8      256    32768 / (8 x 256) = 16
+    TPU v3-8              8      128    32768 / (8 x 128) = 32
+    TPU v4-8              4      256    32768 / (4 x 256) = 32
+
+A step still reads the whole per-replica batch: 32768 x 224 x 224 x 3 bytes
+= 4.9 GB of uint8 images on 1 GPU, 0.6 GB per replica on 8. Micro-batching
+changes the images a step holds, not the images a second a device trains:
+at ~2,500 images/s per GPU (an estimate), 60 x 1,281,167 / 2,500 s = 8.5
+hours on 1 GPU, 1.1 hours on 8; at ~700 per v3 core, 3.8 hours on a v3-8.
 
 Command:
     keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --set data.dir=gs://BUCKET/imagenet
+    keras-bigbatch train resnet50_imagenet_32k_lars --set micro_batch_size=256 --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_32k_lars --strategy mirrored --set micro_batch_size=256 --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --set micro_batch_size=128 --set data.dir=gs://BUCKET/imagenet   (v3-8)
+    keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --set micro_batch_size=256 --set data.dir=gs://BUCKET/imagenet   (v4-8)
+    keras-bigbatch train resnet50_imagenet_32k_lars --strategy tpu --max-micro-batch 128 --set data.dir=gs://BUCKET/imagenet   (any v3 slice to 512 cores)
     python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
     KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_32k_lars --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet
 from keras_bigbatch.schedules import Regime
+
+# The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`).
+MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS,
+                 "hardware": _imagenet.RESNET50_GPUS + _imagenet.RESNET50_TPUS}
 
 
 def get_config(size="default"):

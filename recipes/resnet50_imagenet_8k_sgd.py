@@ -27,20 +27,48 @@ random-resized crops of area (0.08, 1) and aspect (3/4, 4/3) plus flips;
 evaluation resize 256, center crop 224. Precision "auto": bfloat16 on TPUs,
 float16 on GPUs.
 
-Hardware and wall time: 32 x A100 (256 examples per GPU; 8192 on 8 GPUs
-would be 1024 per GPU, beyond their memory at 224 x 224, and the trainer
-does not accumulate gradients) or a v3-32 / v4-32 TPU slice. At ~2,500
+Hardware and wall time: 32 x A100 (256 examples per GPU) or a v3-64 / v4-64
+TPU slice (128 per v3 core, 256 per v4 chip) hold batch 8192 in one pass;
+fewer devices train the same batch by micro-batching (below). At ~2,500
 images/s per GPU (an estimate, not measured): 90 epochs x 1,281,167 images
 / (32 x 2,500 images/s) = about 25 minutes; the paper: 256 P100s, 1 hour.
 
+Micro-batching (`micro_batch_size` m, in-step gradient accumulation): each
+update is the mean gradient of k passes of m images per replica, one
+optimizer update, the same update as the whole batch (the ghost batch 32
+divides m), the activation memory of m images:
+
+    k = 8192 / (replicas x m)
+    m that fits (estimates, not measured): ResNet-50 at 224 px in bfloat16 or
+    float16 holds about 256 images per 80 GB GPU, 128 per TPU v3 core
+    (16 GiB), 256 per TPU v4 chip (32 GiB; one replica of two cores)
+
+    hardware          replicas    m     k
+    1 GPU (80 GB)         1      256    8192 / (1 x 256) = 32
+    8 GPUs (80 GB)        8      256    8192 / (8 x 256) = 4
+    TPU v3-8              8      128    8192 / (8 x 128) = 8
+    TPU v4-8              4      256    8192 / (4 x 256) = 8
+
+The images a second stay the device's: 90 x 1,281,167 / 2,500 s = 12.8
+hours on 1 GPU, 1.6 hours on 8 (estimates). The 256 baseline needs none
+(256 / 8 = 32 per GPU).
+
 Command:
     keras-bigbatch train resnet50_imagenet_8k_sgd --runs SGD-8K --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_8k_sgd --set micro_batch_size=256 --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_8k_sgd --strategy mirrored --set micro_batch_size=256 --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_8k_sgd --strategy tpu --set micro_batch_size=128 --set data.dir=gs://BUCKET/imagenet   (v3-8)
+    keras-bigbatch train resnet50_imagenet_8k_sgd --strategy tpu --set micro_batch_size=256 --set data.dir=gs://BUCKET/imagenet   (v4-8)
     python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
     KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_8k_sgd --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet
 from keras_bigbatch.schedules import Regime
+
+# The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`).
+MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS,
+                 "hardware": _imagenet.RESNET50_GPUS + _imagenet.RESNET50_TPUS}
 
 BASE_LEARNING_RATE, REFERENCE_BATCH = 0.1, 256
 

@@ -24,23 +24,48 @@ and the data order stays a function of (seed, epoch). Every global batch of
 the plan must divide by replicas x ghost batch (checked before training).
 
 Hardware and wall time: a GPU cluster (a batch-size schedule changes the
-batch shape, which TPUs cannot run: refused there). Batch 81,920 needs
-81,920 / GPUs examples per GPU: 320 GPUs at 256 each (a multiple of the
-ghost batch 32); the first 30 epochs at 8,192 then give each GPU only
-25.6 examples, so the global batch must also divide: use 256 GPUs (32 and
-320 examples). The images of 90 epochs at ~2,500 images/s per GPU (an
-estimate, not measured): 90 x 1,281,167 / (256 x 2,500) = about 3 minutes
-of steps at full speed; expect 30-60 minutes with the small-batch phase,
-evaluation and start-up.
+batch shape, which TPUs cannot run: refused there). In one pass batch
+81,920 needs 81,920 / GPUs examples per GPU: 320 GPUs at 256 each (a
+multiple of the ghost batch 32); the first 30 epochs at 8,192 then give
+each GPU only 25.6 examples, so the global batch must also divide: use 256
+GPUs (32 and 320 examples). The images of 90 epochs at ~2,500 images/s per
+GPU (an estimate, not measured): 90 x 1,281,167 / (256 x 2,500) = about 3
+minutes of steps at full speed; expect 30-60 minutes with the small-batch
+phase, evaluation and start-up.
+
+Micro-batching (`micro_batch_size` m, in-step gradient accumulation) runs
+the plan on a few GPUs: each update is the mean gradient of k passes of m
+images per replica, the same update as the whole batch (the ghost batch 32
+divides m). The micro batch stays while the batch grows, so k grows with it,
+x10 at epoch 30 (m must divide both per-replica batches):
+
+    k = global batch / (replicas x m),   global batch 8192, then 81,920
+    m that fits (estimates, not measured): ResNet-50 at 224 px in bfloat16 or
+    float16 holds about 256 images per 80 GB GPU
+
+    hardware          replicas    m     k before growth            k after
+    1 GPU (80 GB)         1      256    8192 / (1 x 256) = 32      81920 / (1 x 256) = 320
+    8 GPUs (80 GB)        8      256    8192 / (8 x 256) = 4       81920 / (8 x 256) = 40
+
+A step still reads the whole per-replica batch: after growth 81,920 x 224 x
+224 x 3 bytes = 12.3 GB of uint8 images on 1 GPU, 1.5 GB per GPU on 8. The
+images a second stay the devices': 90 x 1,281,167 / 2,500 s = 12.8 hours
+on 1 GPU, 1.6 hours on 8 (estimates), for 5,580 updates either way.
 
 Command:
     keras-bigbatch train resnet50_imagenet_batch_growth --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_batch_growth --set micro_batch_size=256 --set data.dir=/data/imagenet
+    keras-bigbatch train resnet50_imagenet_batch_growth --strategy mirrored --set micro_batch_size=256 --set data.dir=/data/imagenet
     python -m keras_bigbatch.data.imagenet_sample /tmp/sample     (small files, for --size smoke)
     KERAS_BIGBATCH_IMAGENET_DIR=/tmp/sample keras-bigbatch train resnet50_imagenet_batch_growth --size smoke
 """
 
 from keras_bigbatch.recipes import _imagenet
 from keras_bigbatch.schedules import Regime
+
+# The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`); no
+# TPU rows: batch growth changes the batch shape, which TPUs refuse.
+MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS, "hardware": _imagenet.RESNET50_GPUS}
 
 BASE_LEARNING_RATE, REFERENCE_BATCH = 0.1, 256
 

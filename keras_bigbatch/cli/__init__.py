@@ -2,7 +2,7 @@
 
     keras-bigbatch train RECIPE [--size smoke] [--set KEY=VALUE ...] [--runs A,B]
                          [--strategy NAME] [--cpu-devices N] [--output DIR]
-                         [--deterministic]
+                         [--max-micro-batch N] [--deterministic]
     keras-bigbatch tune RECIPE --tuner NAME --max-trials N [--output DIR] [--run NAME]
                         [--knob KNOB=SPEC ...] [--set KEY=VALUE ...] [--size smoke]
                         [--strategy NAME] [--objective val_accuracy] [--overwrite]
@@ -19,6 +19,7 @@ _parser.py     the argparse parser of every command
 overrides.py   --set KEY=VALUE (and --seed) as (key, text) pairs
 output.py      output folders: defaults, the writability check, per worker
 errors.py      UsageError
+micro_batches.py  --max-micro-batch, and the recipes' micro batches in train --help
 train.py, tune.py, list.py   one module per command
 ```
 

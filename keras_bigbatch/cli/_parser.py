@@ -2,16 +2,29 @@
 
 import argparse
 
+from keras_bigbatch.cli import micro_batches
 from keras_bigbatch.distribute.strategy import STRATEGIES
 from keras_bigbatch.training.recipes import SIZES
 
 
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose `epilog` may be a function, called only when
+    the help is shown (`train --help` reads the recipes)."""
+
+    def format_help(self):
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
+
 def parser():
     """The `argparse` parser of every command (see `keras_bigbatch.cli`)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-bigbatch", description="Train Keras models with very large batches.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train(commands.add_parser("train", help="run a recipe and report its results"))
+    _add_train(commands.add_parser(
+        "train", help="run a recipe and report its results", epilog=micro_batches.help_text,
+        formatter_class=argparse.RawDescriptionHelpFormatter))
     _add_tune(commands.add_parser(
         "tune", help="search a run's large-batch knobs with Keras Tuner"))
     commands.add_parser("list", help="list the registered recipes, data sources and models")
@@ -31,6 +44,11 @@ def _add_train(train):
     train.add_argument("--cpu-devices", type=int, default=None,
                        help="with --strategy mirrored or data-parallel: split the CPU "
                             "into N devices")
+    train.add_argument("--max-micro-batch", type=int, default=None, metavar="N",
+                       help="each run's micro_batch_size on its replicas: the largest that "
+                            "divides every per-replica batch (a multiple of the ghost batch), "
+                            "at most N rows per replica per pass; none where the whole "
+                            "per-replica batch fits. Not with --set micro_batch_size")
     train.add_argument("--seed", type=int, default=None, help="shorthand for --set seed=N")
     train.add_argument("--output", "--out", dest="output", default=None,
                        help="output folder (default: results/RECIPE, or results/RECIPE-smoke)")

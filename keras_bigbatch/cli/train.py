@@ -2,12 +2,15 @@
 
 `--set` takes dotted keys (`schedule.batch_size=1024`, `data.dir=/data`,
 `seed=1`), each parsed to the type of the value it replaces, and applies to
-every run. `--output DIR` (default `results/RECIPE`, `results/RECIPE-smoke`
-with `--size smoke`) receives
-`results.json` (rewritten after every run, so an interrupted table keeps its
-finished rows), `results.png`, and per run `RUN/model.keras` and
-`RUN/history.json`. Under a multi-worker strategy worker i > 0 writes into
-`DIR/worker-i/` instead.
+every run. `--max-micro-batch N` then sets each run's `micro_batch_size` for
+the strategy's replicas: the largest valid one <= N, none where the whole
+per-replica batch fits (k = global batch / (replicas x micro_batch_size)
+passes per update; `cli.micro_batches`); with `--set micro_batch_size` it is
+refused. `--output DIR` (default `results/RECIPE`, `results/RECIPE-smoke`
+with `--size smoke`) receives `results.json` (rewritten after every run, so
+an interrupted table keeps its finished rows), `results.png`, and per run
+`RUN/model.keras` and `RUN/history.json`. Under a multi-worker strategy
+worker i > 0 writes into `DIR/worker-i/` instead.
 
 Resuming: every run saves checkpoints to `DIR/RUN/checkpoints/` (every
 `checkpoint.every_seconds`, default 300, or `--set checkpoint.every_steps=N`;
@@ -32,6 +35,7 @@ from keras_bigbatch.checkpoint import CheckpointError
 from keras_bigbatch.checkpoint import Preempted
 from keras_bigbatch.checkpoint import PreemptionWatch
 from keras_bigbatch.checkpoint import check_settings
+from keras_bigbatch.cli import micro_batches
 from keras_bigbatch.cli.output import check_writable
 from keras_bigbatch.cli.output import default_output
 from keras_bigbatch.cli.output import worker_output
@@ -64,6 +68,7 @@ def prepare(args):
     recipe = recipes_lib.load_recipe(args.recipe, args.size)
     wanted = args.runs.split(",") if args.runs else None
     configs = recipes_lib.run_configs(recipe, wanted, set_overrides(args))
+    micro_batches.check_bound(args.max_micro_batch, set_overrides(args))
     panels = report.check_panels(recipe.get("report", {}).get("panels", ["test_accuracy"]))
     output = args.output or default_output(recipe["name"], args.size)
     check_writable(output)
@@ -74,6 +79,9 @@ def prepare(args):
     if args.deterministic:
         _enable_determinism()
     strategy = get_strategy(args.strategy, cpu_devices=args.cpu_devices)
+    if args.max_micro_batch is not None:  # per run, on this strategy's replicas
+        configs = micro_batches.choose(configs, runtime_for(strategy).num_replicas,
+                                       args.max_micro_batch)
     for config in configs:  # every run's data, batch sizes and device settings, before training
         plan(config, strategy)
         check_settings(_checkpoint_dir(output, config), config, strategy)
@@ -136,6 +144,10 @@ def _train(args, prepared, watch):
     strategy = prepared.strategy
     print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
           f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
+    if args.max_micro_batch is not None:
+        for config in configs:
+            print(micro_batches.describe_choice(config, strategy.num_replicas_in_sync,
+                                                args.max_micro_batch), flush=True)
     results = []
     start = time.perf_counter()
     for index, config in enumerate(configs):
@@ -153,7 +165,8 @@ def _train(args, prepared, watch):
         results.append(result)
         report.write_json(os.path.join(output, "results.json"), {
             "recipe": recipe["name"], "size": args.size, "strategy": args.strategy,
-            "overrides": dict(set_overrides(args)), "results": results,
+            "overrides": dict(set_overrides(args)), "max_micro_batch": args.max_micro_batch,
+            "results": results,
             "expected": report.check_expected(results, recipe.get("expected", {})),
         })
     _print_report(args, prepared, results, time.perf_counter() - start)

@@ -4,6 +4,7 @@ import json
 import os
 
 import keras
+import numpy as np
 import pytest
 
 from keras_bigbatch.cli import main
@@ -64,11 +65,90 @@ def test_mirrored_strategy_from_the_command_line(tmp_path, mirrored):
     (["train", RECIPE, "--set", "name=x"], "--set name: unknown key"),
     (["train", RECIPE, "--set", "optimizer.learning_rate=1"],
      "The learning rate comes from `schedule`"),
+    # micro-batching: per-replica batch 64, ghost batch 16
+    (["train", RECIPE, "--set", "micro_batch_size=5"],
+     "`micro_batch_size` (5) must divide the per-replica batch size (64) (global / 1 replica(s)). "
+     "Valid: [1, 2, 4, 8, 16, 32, 64]"),
+    (["train", RECIPE, "--set", "optimizer.gradient_accumulation_steps=4"],
+     "Use `micro_batch_size` instead (--set micro_batch_size=N"),
+    (["train", RECIPE, "--set", "micro_batch_size=8"],
+     "`model.virtual_batch_size` (16) must divide `micro_batch_size` (8)"),
+    (["train", RECIPE, "--max-micro-batch", "0"], "--max-micro-batch must be an integer >= 1"),
+    (["train", RECIPE, "--max-micro-batch", "8"],
+     "Run 'A': No micro batch <= 8 divides the per-replica batch sizes [64] and is a multiple "
+     "of the ghost size 16; the smallest valid one is 16. Received: --max-micro-batch 8"),
+    (["train", RECIPE, "--max-micro-batch", "20", "--set", "micro_batch_size=16"],
+     "--max-micro-batch and --set micro_batch_size both choose the micro batch; give one"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
     assert main(argv + ["--output", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+def _weights(folder):
+    return keras.saving.load_model(folder / "A" / "model.keras").get_weights()
+
+
+@pytest.mark.parametrize("strategy", ["default", "mirrored"])
+def test_max_micro_batch_picks_per_run_and_trains_the_same_run(strategy, tmp_path, capsys,
+                                                                request):
+    # Per-replica batch 64 (1 replica) or 32 (2), ghost 16: --max-micro-batch 20
+    # picks 16, k = 4 or 2 passes; the updates and weights are the run without it.
+    devices = [] if strategy == "default" else ["--strategy", "mirrored", "--cpu-devices", "2"]
+    if devices:
+        request.getfixturevalue("mirrored")
+    common = ["train", RECIPE, "--runs", "A", "--set", "schedule.epochs=1",
+              "--set", "evaluation.evaluations=1"] + devices
+    assert main(common + ["--output", str(tmp_path / "whole")]) == 0
+    capsys.readouterr()
+    assert main(common + ["--max-micro-batch", "20", "--output", str(tmp_path / "micro")]) == 0
+    printed = capsys.readouterr().out
+    replicas, k = (1, 4) if strategy == "default" else (2, 2)
+    assert (f"A: --max-micro-batch 20: micro batch 16 per replica, "
+            f"k = 64 / ({replicas} x 16) = {k}") in printed
+    assert f"global batch 64 in micro batches of 16 x {k} passes" in printed  # the run header
+    whole, micro = (json.loads((tmp_path / name / "results.json").read_text())
+                    for name in ("whole", "micro"))
+    assert micro["max_micro_batch"] == 20 and whole["max_micro_batch"] is None
+    ((a,), (b,)) = whole["results"], micro["results"]
+    assert b["config"]["micro_batch_size"] == 16 and a["config"]["micro_batch_size"] is None
+    assert b["updates"] == a["updates"] == 1348 // 64
+    for u, v in zip(_weights(tmp_path / "micro"), _weights(tmp_path / "whole")):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy,bound", [("default", 64), ("mirrored", 32)])
+def test_max_micro_batch_leaves_a_batch_that_fits_whole(strategy, bound, tmp_path, capsys,
+                                                        request):
+    # On 2 replicas the per-replica batch is 32: --max-micro-batch 32 leaves it
+    # whole (on 1 replica it would pick 32, k = 2).
+    devices = [] if strategy == "default" else ["--strategy", "mirrored", "--cpu-devices", "2"]
+    if devices:
+        request.getfixturevalue("mirrored")
+    assert main(["train", RECIPE, "--runs", "A", "--size", "smoke", "--max-micro-batch",
+                 str(bound), "--set", "schedule.epochs=1", "--output", str(tmp_path)]
+                + devices) == 0
+    printed = capsys.readouterr().out
+    replicas = 1 if strategy == "default" else 2
+    assert (f"A: --max-micro-batch {bound}: whole per-replica batch, k = 1 (64 / {replicas} = "
+            f"{64 // replicas} per replica fits)") in printed
+    assert "micro batches of" not in printed
+    (row,) = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert row["config"]["micro_batch_size"] is None
+
+
+def test_train_help_gives_the_recipes_micro_batches(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "k = global batch / (replicas x m)" in printed
+    assert "--max-micro-batch N" in printed
+    lines = printed.splitlines()
+    at = lines.index("  resnet50_imagenet_32k_lars")
+    assert "    8 GPUs (80 GB): --strategy mirrored --set micro_batch_size=256" in lines[at:]
+    assert "        k = 32768 / (8 x 256) = 16" in lines[at:]
 
 
 def test_unknown_strategy_exits_2_naming_the_choices(capsys):

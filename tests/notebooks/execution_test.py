@@ -65,8 +65,10 @@ def test_wrong_parameter_type_fails_with_the_checks_message(name, tmp_path, kern
 
 def test_resnet50_tpu_reads_a_tfrecord_folder(tmp_path, kernel_env):
     """DATA_DIR set: the recipe's smoke size on generated ImageNet files, with
-    checkpoints, the results table and the plot."""
+    checkpoints, the results table and the plot; its global batch and learning
+    rate, micro-batched."""
     from keras_bigbatch.data.imagenet_sample import write_tfrecord_sample
+    from keras_bigbatch.training import load_recipe
 
     data_dir = tmp_path / "imagenet"
     write_tfrecord_sample(str(data_dir))
@@ -74,8 +76,13 @@ def test_resnet50_tpu_reads_a_tfrecord_folder(tmp_path, kernel_env):
     (tmp_path / "work").mkdir()
     text = outputs_text(execute(notebook, tmp_path / "work"))
     assert "images/s" in text
+    # the recipe's global batch and learning rate, in micro batches of MAX_MICRO_BATCH (smoke: 4)
+    assert "global batch 8 = 1 x 8 per replica, in k = 8 / (1 x 4) = 2 passes of 4" in text
     output = tmp_path / "work" / "results" / "resnet50_imagenet_32k_lars-smoke"
     (result,) = json.loads((output / "results.json").read_text())["results"]
     assert result["updates"] == 8  # 2 epochs x 32 examples // batch 8
+    assert result["config"]["micro_batch_size"] == 4
+    recipe = load_recipe("resnet50_imagenet_32k_lars", "smoke")
+    assert result["config"]["schedule"]["learning_rate"] == recipe["schedule"]["learning_rate"]
     assert (output / "results.png").stat().st_size > 10000
     assert any((output / "LARS-32K" / "checkpoints").iterdir())

@@ -26,3 +26,9 @@ class Progress(keras.callbacks.Callback):
                 parts.append(f"{key} {logs[key]:.4f}")
         parts.append(f"{time.perf_counter() - self.start:.0f}s")
         print("  ".join(parts), file=self.stream, flush=True)
+
+
+def run_callbacks(run, stop, *, verbose=True, log_dir=None):
+    """The callbacks that show a run: progress lines (`verbose`), TensorBoard (`log_dir`)."""
+    del log_dir  # TensorBoard: to come
+    return [Progress(run.name, stop)] if verbose else []

@@ -30,7 +30,7 @@ from keras_bigbatch.training import registry
 from keras_bigbatch.training.accuracies import Accuracies
 from keras_bigbatch.training.plan import plan
 from keras_bigbatch.training.plan import source  # noqa: F401 (trainer.source, for callers)
-from keras_bigbatch.training.progress import Progress
+from keras_bigbatch.training import progress
 from keras_bigbatch.training.result import RunResult
 
 
@@ -81,7 +81,7 @@ def build(config, strategy=None):
 
 
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-        preemption=None, *, epochs=None, initial_epoch=0):
+        preemption=None, *, epochs=None, initial_epoch=0, log_dir=None):
     """Trains a model from `build` and returns its `RunResult`.
 
     With `checkpoint_dir` the run saves checkpoints there (`config["checkpoint"]`
@@ -100,7 +100,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             allowed) are checkpointed too, each under its `state_key` attribute
             (default: its class name; two that would share a key are refused
             with a clear error, see `checkpoint.stateful_callbacks`).
-        verbose: print a header and about 5 progress lines.
+        verbose: print a header and progress (see `training.progress`):
+            True or 1, the default; 2 for more; False or 0 for none.
         checkpoint_dir: a folder (local or `tf.io.gfile`) for this run's
             checkpoints, or None.
         preemption: a `PreemptionWatch`: on SIGTERM the run saves at the
@@ -116,6 +117,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             optimizer's slots start afresh). Neither `epochs` nor
             `initial_epoch` goes with `checkpoint_dir`, whose checkpoints
             cover whole runs.
+        log_dir: a folder for the run's TensorBoard scalars, or None.
 
     Raises:
         CheckpointError: the newest checkpoint was written with other
@@ -142,8 +144,8 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
     own = {"batch_size_scheduler": scheduler, "distance": distance, "accuracies": accuracies}
     own = {key: callback for key, callback in own.items() if callback is not None}
     run_callbacks = list(own.values()) + list(callbacks)
+    run_callbacks += progress.run_callbacks(run, stop, verbose=verbose, log_dir=log_dir)
     if verbose:
-        run_callbacks.append(Progress(run.name, stop))
         print(run.describe(stop), flush=True)
     if start:  # Hyperband's continuation: the schedule resumes at the epoch
         _set_iterations(model, run.updates_before[start])
@@ -173,10 +175,11 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
 
 
 def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-          preemption=None):
+          preemption=None, *, log_dir=None):
     """`build` then `fit`; the result also holds the trained `model`."""
     model = build(config, strategy)
-    result = fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption)
+    result = fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption,
+                 log_dir=log_dir)
     return result.with_model(model)
 
 

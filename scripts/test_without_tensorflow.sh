@@ -52,7 +52,8 @@ echo "== JAX backend, 2 CPU devices, no TensorFlow ($((SECONDS - START)) s)"
 KERAS_BACKEND=jax JAX_PLATFORMS=cpu XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BIGBATCH_REQUIRE_DEVICES=1 \
   "$PY" -m pytest -q -p no:cacheprovider -n "${KERAS_BIGBATCH_TEST_WORKERS:-2}" \
   "${AGNOSTIC[@]}" tests/training/trainer_jax_test.py tests/checkpoint tests/distribute/runtime_test.py \
-  tests/training/plan_test.py tests/training/result_test.py "$@"
+  tests/training/plan_test.py tests/training/result_test.py tests/training/own_model_test.py \
+  tests/data/adapters_test.py "$@"
 
 echo "== smoke recipe, data-parallel over 2 CPU devices ($((SECONDS - START)) s)"
 KERAS_BACKEND=jax JAX_PLATFORMS=cpu "$VENV/bin/keras-bigbatch" train generalization_gap \

@@ -10,9 +10,18 @@ and a shard) is defined once, in `order.py`; `pipeline.py` holds every
 tf.data pipeline of the in-memory sources and of batch-size schedules.
 
 Registered sources: `digits`, `fashion_mnist`, `imagenet2012`, `synthetic`.
+Your own data, for `training.train(config, data=...)` or a registered
+factory: `from_arrays` (numpy arrays), `from_dataset_fn` (a tf.data factory
+per split, global batch, input context, seed and start step) and
+`from_generator` (a Python generator of numpy batches).
 """
 
 from keras_bigbatch.data.arrays import ArraySource
+from keras_bigbatch.data.arrays import from_arrays
+from keras_bigbatch.data.dataset_function import DatasetFunctionSource
+from keras_bigbatch.data.dataset_function import from_dataset_fn
+from keras_bigbatch.data.generator import GeneratorSource
+from keras_bigbatch.data.generator import from_generator
 from keras_bigbatch.data.digits import digits_source
 from keras_bigbatch.data.digits import load_digits
 from keras_bigbatch.data.fashion_mnist import download_fashion_mnist
@@ -55,11 +64,16 @@ __all__ = [
     "ArraySource",
     "DataFileError",
     "DataSource",
+    "DatasetFunctionSource",
+    "GeneratorSource",
     "ImageNetSource",
     "SyntheticSource",
     "digits_source",
     "download_fashion_mnist",
     "fashion_mnist_source",
+    "from_arrays",
+    "from_dataset_fn",
+    "from_generator",
     "get_source",
     "imagenet2012_source",
     "load_digits",

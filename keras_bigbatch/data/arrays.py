@@ -24,18 +24,20 @@ class ArraySource(DataSource):
     Args:
         name: the source's name.
         train: `(x, y)` training arrays, first axis = examples.
-        test: `(x, y)` test arrays.
+        test: `(x, y)` test arrays, or None (no test split).
         num_classes: number of classes (default: 1 + the largest label).
         validation: `(x, y)` validation arrays, or None (see `hold_out`).
     """
 
     features = frozenset({NUMPY_BATCHES, BATCH_SIZE_SCHEDULES})
 
-    def __init__(self, name, train, test, num_classes=None, validation=None):
+    def __init__(self, name, train, test=None, num_classes=None, validation=None):
         self.name = name
-        self._arrays = {"train": tuple(map(_read_only, train)), "test": tuple(map(_read_only, test))}
+        self._arrays = {"train": _pair("train", train)}
+        if test is not None:
+            self._arrays["test"] = _pair("test", test)
         if validation is not None:
-            self._arrays["validation"] = tuple(map(_read_only, validation))
+            self._arrays["validation"] = _pair("validation", validation)
         for x, y in self._arrays.values():
             check_examples(x, y)
         if num_classes is None:
@@ -108,7 +110,7 @@ def _held_out(source, count):  # cached: a run builds its source several times
     x, y = source.arrays("train")
     draw = np.random.default_rng(0).permutation(len(x))
     held, kept = draw[:count], np.sort(draw[count:])
-    return ArraySource(source.name, (x[kept], y[kept]), source.arrays("test"),
+    return ArraySource(source.name, (x[kept], y[kept]), source._arrays.get("test"),
                        num_classes=source.num_classes, validation=(x[held], y[held]))
 
 
@@ -121,6 +123,31 @@ def take_examples(arrays, count, name):
         return tuple(arrays)
     check_positive_int(name, count)
     return tuple(a[:count] for a in arrays)
+
+
+def from_arrays(train, test=None, *, validation=None, num_classes=None, name="arrays"):
+    """Your numpy arrays as a data source for `training.train(config, data=...)`.
+
+    Args:
+        train: `(x, y)` training arrays, first axis = examples.
+        test: `(x, y)` test arrays, or None.
+        validation: `(x, y)` validation arrays, or None (the config's
+            `evaluation.validation_examples` can also hold some out).
+        num_classes: default 1 + the largest label.
+        name: the source's name in logs and errors.
+
+    Returns:
+        An `ArraySource`: the package's own data order (exact resume) and
+        every feature (numpy batches, batch-size schedules).
+    """
+    return ArraySource(name, train, test, num_classes=num_classes, validation=validation)
+
+
+def _pair(split, arrays):
+    if not isinstance(arrays, (tuple, list)) or len(arrays) != 2:
+        raise ValueError(f"Argument `{split}` must be a pair (x, y) of arrays. "
+                         f"Received: {split} of type {type(arrays).__name__}")
+    return tuple(map(_read_only, arrays))
 
 
 def _read_only(array):

@@ -79,6 +79,12 @@ class Runtime:
         statistics); a checkpoint saves each worker's share of those."""
         return False
 
+    def owns(self, variable):
+        """Whether `variable` was created in this engine's scope (tf.distribute:
+        mirrored over its replicas). keras.distribution lays variables out at
+        creation, under the distribution in effect; True here."""
+        return True
+
     def all_gather(self, values):
         """Small int vectors gathered over every participant: an int64 array
         `[participants, len(values)]`. Every worker calls it at the same point."""

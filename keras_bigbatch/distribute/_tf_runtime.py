@@ -88,6 +88,10 @@ class TFDistributeRuntime(Runtime):
         value = getattr(variable, "value", variable)
         return type(value).__name__.startswith("SyncOnRead")  # tf.distribute's class
 
+    def owns(self, variable):
+        return self.strategy.extended.variable_created_in_scope(
+            getattr(variable, "value", variable))
+
     def all_gather(self, values):
         """All-gathers over every replica of every worker: `[replicas, n]`."""
         import tensorflow as tf

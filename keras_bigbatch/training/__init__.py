@@ -17,28 +17,29 @@ from keras_bigbatch.training.registry import register_loss
 from keras_bigbatch.training.registry import register_model
 
 
-def build(config, strategy=None):
-    """The compiled model of a run config; see `trainer.build`."""
+def build(config, strategy=None, *, model=None, data=None):
+    """The compiled model of a run config (or your `model`); see `trainer.build`."""
     from keras_bigbatch.training import trainer
 
-    return trainer.build(config, strategy)
+    return trainer.build(config, strategy, model=model, data=data)
 
 
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-        preemption=None, *, epochs=None, initial_epoch=0):
-    """Trains a model from `build` (resuming from `checkpoint_dir`); see `trainer.fit`."""
+        preemption=None, *, epochs=None, initial_epoch=0, log_dir=None, data=None):
+    """Trains a compiled model (resuming from `checkpoint_dir`); see `trainer.fit`."""
     from keras_bigbatch.training import trainer
 
     return trainer.fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption,
-                       epochs=epochs, initial_epoch=initial_epoch)
+                       epochs=epochs, initial_epoch=initial_epoch, log_dir=log_dir, data=data)
 
 
 def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-          preemption=None):
-    """`build` then `fit`; see `trainer.train`."""
+          preemption=None, *, model=None, data=None, log_dir=None):
+    """`build` then `fit`, on the config's or your own model and data; see `trainer.train`."""
     from keras_bigbatch.training import trainer
 
-    return trainer.train(config, strategy, callbacks, verbose, checkpoint_dir, preemption)
+    return trainer.train(config, strategy, callbacks, verbose, checkpoint_dir, preemption,
+                         model=model, data=data, log_dir=log_dir)
 
 
 __all__ = [

@@ -13,8 +13,13 @@ micro_batch_size  rows per replica per forward/backward pass (None: the whole
             per-replica batch). A step of global batch B on R replicas runs
             k = B / (R * micro_batch_size) passes and applies one update
             (keras_bigbatch.micro_batching); everything counts updates
-data        {"source": registered data source, **its arguments}
-model       {"name": registered model, **its arguments}
+metrics     Keras metric names compiled into the model (["accuracy"]; e.g.
+            "sparse_top_k_categorical_accuracy"); logged per epoch
+data        {"source": registered data source, **its arguments}; with your
+            own source (`train(config, data=...)`): {"source": its name}
+model       {"name": registered model, **its arguments}; with your own model
+            (`train(config, model=...)`): {"name": its name, **anything
+            your model function reads from config["model"]}
 optimizer   {"name": Keras or registered optimizer, **its arguments}
 schedule    keras_bigbatch.schedules.Regime arguments; batch_size is GLOBAL
 loss        {"name": registered loss, **its arguments}
@@ -58,6 +63,7 @@ DEFAULTS = {
     "jit_compile": "auto",
     "steps_per_execution": 1,
     "micro_batch_size": None,
+    "metrics": ["accuracy"],
     "data": {"source": "fashion_mnist"},
     "model": {"name": "mlp"},
     "optimizer": {"name": "sgd", "momentum": 0.9},
@@ -99,7 +105,9 @@ DEFAULTS = {
     },
 }
 _TOP_LEVEL = ("name", "seed", "precision", "jit_compile", "steps_per_execution",
-              "micro_batch_size")
+              "micro_batch_size", "metrics")
+# Keras's own names that `compile(metrics=...)` resolves itself.
+_COMPILE_METRICS = ("accuracy", "acc", "crossentropy", "ce")
 
 
 def _schedule_arguments():
@@ -163,8 +171,16 @@ def merge(base, changes):
     return merged
 
 
-def resolve(config):
+def resolve(config, own=None):
     """`config` on top of `DEFAULTS`, every key checked; returns a new dict.
+
+    Args:
+        config: the run config.
+        own: `{section: name}` of the sections a user's object supplies
+            (`{"model": "my_cnn", "data": "my_data"}`, from
+            `training.train(config, model=..., data=...)`): the section's
+            identity becomes that name, and its other keys are the user's,
+            not checked against a registry.
 
     Raises:
         ValueError: an unknown top-level key, section entry, data source,
@@ -179,7 +195,13 @@ def resolve(config):
             f"{sorted(_TOP_LEVEL + SECTIONS)}."
         )
     resolved = merge(DEFAULTS, config)
+    for section, name in (own or {}).items():
+        given = config.get(section, {}) if isinstance(config.get(section), dict) else {}
+        entries = {k: v for k, v in given.items() if k != _IDENTITY[section]}
+        resolved[section] = {_IDENTITY[section]: name, **entries}
     for section in SECTIONS:
+        if section in (own or {}):
+            continue
         valid = valid_keys(resolved, section)
         unknown = sorted(set(resolved[section]) - set(valid))
         if unknown:
@@ -199,6 +221,7 @@ def resolve(config):
     if resolved["micro_batch_size"] is not None:
         check_positive_int("micro_batch_size", resolved["micro_batch_size"])
     _refuse_keras_accumulation(resolved["optimizer"])
+    check_metrics(resolved["metrics"])
     name = resolved["name"]
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(
@@ -229,6 +252,34 @@ def resolve(config):
                          f"Received: checkpoint.every_seconds={seconds!r}")
     check_positive_int("checkpoint.keep", checkpoint["keep"])
     return resolved
+
+
+def check_metrics(metrics):
+    """Raises unless `metrics` is a list of metric names Keras knows.
+
+    Raises:
+        ValueError: not a list of strings, or a name `keras.metrics.get`
+            does not know (the message lists Keras's names).
+    """
+    import keras
+
+    if (not isinstance(metrics, (list, tuple))
+            or not all(isinstance(m, str) and m for m in metrics)):
+        raise ValueError("Argument `metrics` must be a list of Keras metric names, e.g. "
+                         f"['accuracy']. Received: metrics={metrics!r}")
+    for metric in metrics:
+        if metric in _COMPILE_METRICS:
+            continue
+        try:
+            keras.metrics.get(metric)
+        except ValueError:
+            known = sorted(n for n, f in vars(keras.metrics).items() if n.islower()
+                           and callable(f) and not n.startswith("_")
+                           and n not in ("get", "serialize", "deserialize"))
+            raise ValueError(
+                f"Argument `metrics` names {metric!r}, which Keras does not know. Valid: "
+                f"{', '.join(_COMPILE_METRICS[:1] + tuple(known))}. "
+                f"Received: metrics={list(metrics)!r}") from None
 
 
 def _refuse_keras_accumulation(optimizer):
@@ -301,6 +352,9 @@ def parse_override(key, text, current, *, bools=False):
             return float(text)
         except ValueError:
             fail("a number", 0.1)
+    if isinstance(current, (tuple, list)) and current and all(
+            isinstance(v, str) for v in current):  # metrics=accuracy,top_k...
+        return type(current)(v.strip() for v in text.split(",") if v.strip())
     if isinstance(current, (tuple, list)):
         try:
             value = ast.literal_eval(text if text.strip() else "()")

@@ -23,6 +23,7 @@ from keras_bigbatch import durations
 from keras_bigbatch.distribute import batching
 from keras_bigbatch.distribute.runtime import runtime_for
 from keras_bigbatch.training import config as config_lib
+from keras_bigbatch.training import own_model
 from keras_bigbatch.training import registry
 
 
@@ -125,7 +126,7 @@ class Run:
         return text
 
 
-def plan(config, strategy=None):
+def plan(config, strategy=None, *, model=None, data=None):
     """Resolves and checks `config` for `strategy`; returns its `Run`.
 
     Args:
@@ -133,6 +134,12 @@ def plan(config, strategy=None):
             `config.DEFAULTS` and checked).
         strategy: a `tf.distribute.Strategy`, a `KerasDistribution` or a
             `Runtime`; default: the current one.
+        model: your own model (a `keras.Model` or a function of the config
+            making one) instead of the config's registered one: the config's
+            `model` section is then yours (`{"name": the model's name, ...}`).
+        data: your own `DataSource` (`kb.data.from_arrays`,
+            `from_dataset_fn`, `from_generator`, or a subclass) instead of
+            the config's registered source.
 
     Raises:
         ValueError: anything the run cannot do, named: unknown keys, a
@@ -141,7 +148,7 @@ def plan(config, strategy=None):
             batch, a precision or `jit_compile` the devices cannot run, a
             `steps_per_execution` that does not divide an epoch.
     """
-    config = config_lib.resolve(config)
+    config = config_lib.resolve(config, own=own_sections(model, data))
     runtime = runtime_for(strategy)
     growth = config_lib.batch_growth_plan(config)
     if growth is not None:
@@ -149,7 +156,7 @@ def plan(config, strategy=None):
     per_replica = check_batch_sizes(config, runtime.num_replicas, growth)
     check_micro_batch_size(config, runtime.num_replicas, growth,
                            syncs=runtime.normalization("batch") == "sync_batch")
-    data = source(config)
+    data = source(config, data)
     regime = config_lib.regime(config)
     steps_per_epoch, epochs, updates_before = _durations(data, regime, growth)
     _check_steps_per_execution(config["steps_per_execution"], updates_before)
@@ -161,12 +168,40 @@ def plan(config, strategy=None):
         per_replica_batch_size=per_replica, micro_batch_size=config["micro_batch_size"],
         precision=runtime.precision(config["precision"]),
         compile_options=compile_options,
-        model_arguments=model_arguments(config, runtime))
+        model_arguments={} if model is not None else model_arguments(config, runtime))
 
 
-def source(config):
-    """The config's `DataSource` (sources cache their arrays), with its
-    validation split held out when `evaluation.validation_examples` > 0."""
+def own_sections(model=None, data=None):
+    """`{section: name}` of what the user supplies (see `config.resolve`'s `own`).
+
+    Raises:
+        ValueError: `data` is not a `DataSource`, or `model` neither a
+            `keras.Model` nor a function.
+    """
+    own = {}
+    if model is not None:
+        if not (isinstance(model, keras.Model) or callable(model)):
+            raise ValueError(
+                "Argument `model` must be a keras.Model or a function config -> keras.Model. "
+                f"Received: model of type {type(model).__name__}")
+        own["model"] = own_model.label(model)
+    if data is not None:
+        if not isinstance(data, data_lib.DataSource):
+            raise ValueError(
+                "Argument `data` must be a keras_bigbatch.data.DataSource: wrap arrays with "
+                "kb.data.from_arrays, a tf.data factory with kb.data.from_dataset_fn, a "
+                "generator of numpy batches with kb.data.from_generator. "
+                f"Received: data of type {type(data).__name__}")
+        own["data"] = data.name
+    return own
+
+
+def source(config, data=None):
+    """The config's `DataSource` (sources cache their arrays), or `data`, with
+    its validation split held out when `evaluation.validation_examples` > 0."""
+    held_out = config.get("evaluation", {}).get("validation_examples", 0)
+    if data is not None:
+        return data.hold_out(held_out) if held_out else data
     args = dict(config["data"])
     name = args.pop("source")
     try:
@@ -179,7 +214,6 @@ def source(config):
             f"installed; the Keras backend is {keras.backend.backend()!r}. Off TensorFlow "
             "the trainer reads in-memory sources (fashion_mnist, digits) and synthetic. "
             f"Received: data.source={name!r}") from None
-    held_out = config.get("evaluation", {}).get("validation_examples", 0)
     return data.hold_out(held_out) if held_out else data
 
 

@@ -26,6 +26,7 @@ from keras_bigbatch.callbacks import BatchSizeScheduler
 from keras_bigbatch.callbacks import WeightDistance
 from keras_bigbatch.distribute.runtime import runtime_for
 from keras_bigbatch.micro_batching import micro_batch
+from keras_bigbatch.training import own_model
 from keras_bigbatch.training import registry
 from keras_bigbatch.training.accuracies import Accuracies
 from keras_bigbatch.training.plan import plan
@@ -34,14 +35,14 @@ from keras_bigbatch.training import progress
 from keras_bigbatch.training.result import RunResult
 
 
-def build(config, strategy=None):
-    """The config's model, compiled inside the engine's scope.
+def build(config, strategy=None, *, model=None, data=None):
+    """The config's model (or yours), compiled inside the engine's scope.
 
     Seeds Keras with `config["seed"]`, builds the registered model under the
     run's precision policy (`"auto"`: per device, see
     `distribute.resolve_precision`), the optimizer with the schedule's
     learning rates (`Regime.to_schedule`), the loss, and compiles with the
-    `accuracy` metric. An optimizer that needs more of the model gets it from
+    config's `metrics` (default `["accuracy"]`). An optimizer that needs more of the model gets it from
     its registry entry (CBLR: a `CurvatureModel`). Under `mixed_float16`
     Keras wraps the optimizer in a `LossScaleOptimizer`. With
     `micro_batch_size` the model's `fit` runs every batch as micro-batches
@@ -53,25 +54,41 @@ def build(config, strategy=None):
             `config.DEFAULTS` and checked).
         strategy: a `tf.distribute.Strategy` or (JAX, PyTorch) a
             `KerasDistribution`; default: the current one.
+        model: your own model instead of the config's registered one: a
+            `keras.Model`, or a function `config -> keras.Model` (called in
+            the engine's scope; see `training.own_model`).
+        data: your own `DataSource` (`kb.data.from_arrays`,
+            `from_dataset_fn`, `from_generator`): what the model is checked
+            against.
 
     Returns:
         The compiled `keras.Model`.
+
+    Raises:
+        ValueError: bad config, a `model` that is not a model or function,
+            or one whose input does not fit the data's examples.
     """
-    run = plan(config, strategy)
+    run = plan(config, strategy, model=model, data=data)
     config = run.config
     optimizer_args = {k: v for k, v in config["optimizer"].items() if k != "name"}
     loss_args = {k: v for k, v in config["loss"].items() if k != "name"}
     keras.utils.set_random_seed(config["seed"])
     with _dtype_policy(run.precision), run.runtime.scope():
-        model = registry.build_model(config["model"]["name"], run.source.example_shape(),
-                                     run.source.num_classes, **run.model_arguments)
+        registered = model is None
+        if registered:
+            model = registry.build_model(config["model"]["name"], run.source.example_shape(),
+                                         run.source.num_classes, **run.model_arguments)
+        else:
+            model = own_model.make(model, config, run.runtime)
+            own_model.check_inputs(model, run.source)
         optimizer = registry.build_optimizer(
             config["optimizer"]["name"], run.learning_rate_schedule(), **optimizer_args)
         model = registry.prepare_model(config["optimizer"]["name"], model)
+        own_model.mark(model, config["model"]["name"], registered)
         model.compile(
             optimizer=optimizer,
             loss=registry.build_loss(config["loss"]["name"], **loss_args),
-            metrics=["accuracy"],
+            metrics=list(config["metrics"]),
             steps_per_execution=config["steps_per_execution"],
             **run.compile_options,
         )
@@ -81,7 +98,7 @@ def build(config, strategy=None):
 
 
 def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-        preemption=None, *, epochs=None, initial_epoch=0, log_dir=None):
+        preemption=None, *, epochs=None, initial_epoch=0, log_dir=None, data=None):
     """Trains a model from `build` and returns its `RunResult`.
 
     With `checkpoint_dir` the run saves checkpoints there (`config["checkpoint"]`
@@ -118,6 +135,7 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
             `initial_epoch` goes with `checkpoint_dir`, whose checkpoints
             cover whole runs.
         log_dir: a folder for the run's TensorBoard scalars, or None.
+        data: your own `DataSource` instead of the config's (see `build`).
 
     Raises:
         CheckpointError: the newest checkpoint was written with other
@@ -129,7 +147,9 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `test_accuracy`, `updates`, `curve`, `history`, `config`, ...; see
         `training.result`), whose fields are also attributes.
     """
-    run = plan(config, strategy)
+    own_model.check_compiled(model)
+    run = plan(config, strategy, model=model if own_model.is_own(model) else None, data=data)
+    own_model.check_inputs(model, run.source)
     if run.micro_batch_size is not None:
         micro_batch(model, run.micro_batch_size)
     stop, start = _epoch_range(run.epochs, epochs, initial_epoch, checkpoint_dir, preemption)
@@ -175,11 +195,16 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
 
 
 def train(config, strategy=None, callbacks=(), verbose=True, checkpoint_dir=None,
-          preemption=None, *, log_dir=None):
-    """`build` then `fit`; the result also holds the trained `model`."""
-    model = build(config, strategy)
+          preemption=None, *, model=None, data=None, log_dir=None):
+    """`build` then `fit`; the result also holds the trained `model`.
+
+    `model` (a `keras.Model` or a function `config -> keras.Model`) and
+    `data` (a `DataSource`) replace the config's registered model and data
+    source (see `build`); the other arguments are `fit`'s.
+    """
+    model = build(config, strategy, model=model, data=data)
     result = fit(config, model, strategy, callbacks, verbose, checkpoint_dir, preemption,
-                 log_dir=log_dir)
+                 log_dir=log_dir, data=data)
     return result.with_model(model)
 
 

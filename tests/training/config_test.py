@@ -145,7 +145,7 @@ def test_regime():
 
 @pytest.mark.parametrize("changes, message", [
     ({"batch": 8, "zz": 1}, "Unknown config key(s) ['batch', 'zz']; valid top-level keys are "
-                            "['batch_growth', 'checkpoint', 'data', 'evaluation', 'jit_compile', 'loss', 'micro_batch_size', 'model', "
+                            "['batch_growth', 'checkpoint', 'data', 'evaluation', 'jit_compile', 'loss', 'metrics', 'micro_batch_size', 'model', "
                             "'name', "
                             "'optimizer', 'precision', 'schedule', 'seed', 'steps_per_execution']."),
     ({"model.hiden_units": (8,)}, "Unknown key(s) ['model.hiden_units']; `model` accepts "

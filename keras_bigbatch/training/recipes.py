@@ -15,12 +15,35 @@ expected               {run name: {result key: [low, high]}}: what the smoke
 
 Registered recipes are the modules of `keras_bigbatch.recipes` (the
 repository's `recipes/` folder, installed with the package).
+
+A recipe file given by path is imported as a real module, as `import` would
+(so AutoGraph converts its lambdas, its dataclasses build, its functions
+pickle, and its `register_model` / `register_source` calls take effect in
+every process that loads it, each worker of a multi-worker run included):
+
+```
+sys.modules name   keras_bigbatch_recipe_<stem>_<sha256(real path)[:12]>
+                   stable for a path, distinct for two files of one basename
+loaded again       the same real path, the same bytes: the module already
+                   loaded (not run again, so its registrations are not made
+                   twice); changed bytes: run again under the same name
+its folder         appended to sys.path (once), so the file can import its
+                   neighbours (`import my_layers`) as `python file.py` could;
+                   appended, not prepended, so it never shadows an installed
+                   package
+```
+
+A file changed and loaded again re-registers its names: models (and losses)
+are replaced, but a data source's name raises (`data.register_source`).
 """
 
+import hashlib
 import importlib
 import importlib.util
 import os
 import pkgutil
+import re
+import sys
 
 from keras_bigbatch.registry import Registry
 from keras_bigbatch.training import config as config_lib
@@ -55,12 +78,42 @@ def _module(recipe):
                 f"Recipe file not found: {recipe!r}. Give a registered recipe name "
                 f"({', '.join(recipe_names())}) or the path of a recipe file."
             )
-        name = "keras_bigbatch_recipe_" + os.path.splitext(os.path.basename(recipe))[0]
-        spec = importlib.util.spec_from_file_location(name, recipe)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return _file_module(recipe)
     return importlib.import_module(_recipes().lookup(recipe))
+
+
+def file_module_name(path):
+    """The `sys.modules` name of the recipe file `path` (see the module docstring)."""
+    path = os.path.realpath(path)
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    return f"keras_bigbatch_recipe_{stem}_{hashlib.sha256(path.encode()).hexdigest()[:12]}"
+
+
+def _file_module(path):
+    """The recipe file `path` imported as a module (see the module docstring)."""
+    path = os.path.realpath(path)
+    name = file_module_name(path)
+    with open(path, "rb") as stream:
+        digest = hashlib.sha256(stream.read()).hexdigest()
+    previous = sys.modules.get(name)
+    if previous is not None and getattr(previous, "__recipe_sha256__", None) == digest:
+        return previous
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before it runs, as `import` does (dataclasses look it up)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
+        raise
+    module.__recipe_sha256__ = digest
+    return module
 
 
 def load_recipe(recipe, size="default"):

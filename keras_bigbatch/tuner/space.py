@@ -12,8 +12,8 @@ warmup_epochs        {0, 0.1, 0.2, 0.3} x the run's epochs      Choice (or Float
 optimizer            sgd | lars | mclr | percent_delta          Choice
 trust_coefficient    [1e-4, 1e-2] (LARS only)                   Float, log scale
 weight_decay         [1e-5, 1e-3]                               Float, log scale
-ghost_batch_size     0 (plain BN) or a power of two >= 16 that  Choice
-                     divides every per-replica batch
+ghost_batch_size     0 (plain BN) or a power of two >= 16 that  Choice (left out for a
+                     divides every per-replica batch            model without it, below)
 regime_adaptation    false (fixed)                              Choice (bool)
 
 learning_rate = scale_learning_rate(base_learning_rate, reference_batch_size,
@@ -22,6 +22,19 @@ regime_adaptation false: the run's epochs at every batch (a budget of epochs)
 regime_adaptation true:  as many updates as reference_batch_size would make
                          in the run's epochs (Regime.adapt: a budget of updates)
 ```
+
+`ghost_batch_size` is the one knob that sets model arguments
+(`MODEL_KNOBS`): `model.virtual_batch_size` (g, or None for 0), and
+`model.normalization` ("ghost", or "batch" for 0) where the model takes it.
+It applies to any registered model, the user's own included, whose factory
+takes `virtual_batch_size` (`training.registry.model_arguments`) and, if it
+takes `normalization` too, whose run normalization (the config's, else the
+factory's default) is "batch" or "ghost"; a model without `normalization`
+must read `virtual_batch_size=None` as plain batch normalization. Where it
+cannot apply, the knob given explicitly (`SearchSpace(ghost_batch_size=...)`,
+`--knob`) is refused with what the model lacks; left to its default, it is
+left out of the space (not declared, not in `get_config`) and the model's
+arguments are the run's.
 
 Each knob is fixed by a single value, narrowed to choices by a list, or
 (the Float knobs: the base rates, trust_coefficient, weight_decay,
@@ -60,6 +73,10 @@ _RATE_KNOBS = ("base_learning_rate", *(f"base_learning_rate_{name}" for name in 
 _FLOAT_KNOBS = (*_RATE_KNOBS, "trust_coefficient", "weight_decay", "warmup_epochs")
 _LOG_KNOBS = (*_RATE_KNOBS, "trust_coefficient", "weight_decay")
 _SMALLEST_GHOST = 16
+# The knobs that set model arguments: {knob: the argument the model must take}
+# (see the module docstring).
+MODEL_KNOBS = {"ghost_batch_size": "virtual_batch_size"}
+_GHOST_NORMALIZATIONS = ("batch", "ghost")
 
 
 class _Knob:
@@ -125,8 +142,9 @@ class SearchSpace:
             list narrows it to choices, a `(low, high)` tuple to a range.
 
     Raises:
-        ValueError: an unknown knob, or a knob whose values include one the
-            run cannot train (the message names it and what is valid).
+        ValueError: an unknown knob, a knob whose values include one the
+            run cannot train, or a model knob given for a model that does not
+            take its argument (the message names it and what is valid).
 
     Example:
 
@@ -146,8 +164,18 @@ class SearchSpace:
         unknown = sorted(set(knobs) - set(KNOBS))
         if unknown:
             raise ValueError(f"Unknown knob(s) {unknown}; the knobs are {list(KNOBS)}.")
+        self._check_model_knobs(knobs)
         self.knobs = {name: _Knob(name, spec) for name, spec in self._defaults(knobs).items()}
         self._check()
+
+    def _check_model_knobs(self, given):
+        """Raises for a model knob given explicitly that cannot apply to the run's model."""
+        if "ghost_batch_size" not in given:
+            return
+        reason = self._ghost_refusal()
+        if reason is not None:
+            raise ValueError(f"Knob `ghost_batch_size` {reason}. Received: ghost_batch_size="
+                             f"{given['ghost_batch_size']!r}")
 
     def _defaults(self, given):
         run = self.config
@@ -162,7 +190,7 @@ class SearchSpace:
             "optimizer": list(OPTIMIZERS),
             "trust_coefficient": (1e-4, 1e-2),
             "weight_decay": (1e-5, 1e-3),
-            "ghost_batch_size": None,  # from the per-replica batches, below
+            "ghost_batch_size": None,  # from the per-replica batches, below; or left out
             "regime_adaptation": False,
         }
         defaults.update({k: v for k, v in given.items() if k not in _RATE_KNOBS})
@@ -192,6 +220,8 @@ class SearchSpace:
                              f"{given['trust_coefficient']!r}")
         if defaults["ghost_batch_size"] is None:
             defaults["ghost_batch_size"] = self._default_ghost_sizes(defaults["batch_size"])
+        if self._ghost_refusal() is not None:  # only a default gets here (see __init__)
+            del defaults["ghost_batch_size"]
         return defaults
 
     def _per_replica_batches(self, batch_spec):
@@ -199,14 +229,26 @@ class SearchSpace:
         return [b // self.num_replicas for b in batches
                 if _is_number(b) and b > 0 and b % self.num_replicas == 0]
 
-    def _ghost_capable(self):
-        model = self.config["model"]
-        return ("virtual_batch_size" in registry.model_arguments(model["name"])
-                and model.get("normalization", "batch") in ("batch", "ghost"))
+    def _model_arguments(self):
+        return registry.model_arguments(self.config["model"]["name"])
+
+    def _ghost_refusal(self):
+        """Why `ghost_batch_size` cannot apply to the run's model, or None if it can."""
+        name, arguments = self.config["model"]["name"], self._model_arguments()
+        argument = MODEL_KNOBS["ghost_batch_size"]
+        if argument not in arguments:
+            return (f"sets model.{argument}, which model {name!r} does not take (it takes: "
+                    f"{sorted(arguments)})")
+        if "normalization" not in arguments:
+            return None
+        normalization = self.config["model"].get("normalization", arguments["normalization"])
+        if normalization not in _GHOST_NORMALIZATIONS:
+            return (f"sets model.normalization to 'ghost' or 'batch', so it needs a model with "
+                    f"batch normalization: the run's model {name!r} has normalization "
+                    f"{normalization!r}")
+        return None
 
     def _default_ghost_sizes(self, batch_spec):
-        if not self._ghost_capable():
-            return 0
         per_replica = self._per_replica_batches(batch_spec)
         sizes = [0]
         size = _SMALLEST_GHOST
@@ -232,19 +274,14 @@ class SearchSpace:
         epochs = self.config["schedule"]["epochs"]
         knobs["warmup_epochs"].check(lambda w: _is_number(w) and 0 <= w < epochs,
                                      f"warm-up epochs are in [0, {epochs}) (the run's epochs)")
-        ghost = knobs["ghost_batch_size"]
-        if ghost.values != [0] and not self._ghost_capable():
-            raise ValueError(
-                f"Knob `ghost_batch_size` needs a model with batch normalization and "
-                f"`virtual_batch_size` (the run's model {self.config['model']['name']!r} "
-                f"with normalization {self.config['model'].get('normalization')!r} has none). "
-                f"Received: ghost_batch_size={ghost.spec()!r}")
-        per_replica = self._per_replica_batches(knobs["batch_size"].spec())
-        valid = self._default_ghost_sizes(knobs["batch_size"].spec())
-        ghost.check(lambda g: isinstance(g, int) and g >= 0 and all(p % g == 0 for p in per_replica)
-                    if g else g == 0,
-                    f"a ghost batch must divide every per-replica batch {per_replica} (0 = plain "
-                    f"batch normalization); valid powers of two: {valid}")
+        if "ghost_batch_size" in knobs:
+            per_replica = self._per_replica_batches(knobs["batch_size"].spec())
+            valid = self._default_ghost_sizes(knobs["batch_size"].spec())
+            knobs["ghost_batch_size"].check(
+                lambda g: isinstance(g, int) and g >= 0 and all(p % g == 0 for p in per_replica)
+                if g else g == 0,
+                f"a ghost batch must divide every per-replica batch {per_replica} (0 = plain "
+                f"batch normalization); valid powers of two: {valid}")
         self._check_schedules()
 
     def _check_schedules(self):
@@ -283,13 +320,15 @@ class SearchSpace:
         """Declares the knobs on a `keras_tuner.HyperParameters`; returns the trial's values.
 
         Returns:
-            A dict with every knob's value for this trial (the base learning
-            rate of the chosen optimizer as `base_learning_rate`).
+            A dict with the value of every knob in the space for this trial
+            (the base learning rate of the chosen optimizer as
+            `base_learning_rate`; no `ghost_batch_size` where it is left out).
         """
         values = {}
         for name in ("batch_size", "learning_rate_rule", "optimizer", "warmup_epochs",
                      "weight_decay", "ghost_batch_size", "regime_adaptation"):
-            values[name] = self.knobs[name].declare(hp, log=name in _LOG_KNOBS)
+            if name in self.knobs:  # ghost_batch_size may be left out (module docstring)
+                values[name] = self.knobs[name].declare(hp, log=name in _LOG_KNOBS)
         optimizers = self.knobs["optimizer"].values
         several = self.knobs["optimizer"].kind != "fixed"
         for optimizer in optimizers:
@@ -329,10 +368,11 @@ class SearchSpace:
         if name == "lars":
             optimizer["trust_coefficient"] = float(values["trust_coefficient"])
         config["optimizer"] = optimizer
-        if self._ghost_capable():
+        if "ghost_batch_size" in self.knobs:
             ghost = values["ghost_batch_size"]
-            config["model"]["normalization"] = "ghost" if ghost else "batch"
             config["model"]["virtual_batch_size"] = ghost or None
+            if "normalization" in self._model_arguments():
+                config["model"]["normalization"] = "ghost" if ghost else "batch"
         return config_lib.resolve(config)
 
     def get_config(self):

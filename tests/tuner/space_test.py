@@ -3,6 +3,7 @@
 import keras_tuner
 import pytest
 
+from keras_bigbatch.training import registry
 from keras_bigbatch.tuner import SearchSpace
 
 DIGITS = {"data": {"source": "digits"},
@@ -122,6 +123,76 @@ def test_a_knob_without_a_valid_value_is_refused(knobs, message):
 
 def test_ghost_batches_need_a_model_with_batch_normalization():
     plain = dict(DIGITS, model={"name": "mlp", "hidden_units": (32,), "normalization": "none"})
-    assert SearchSpace(plain).get_config()["ghost_batch_size"] == 0  # not searched
-    with pytest.raises(ValueError, match="needs a model with batch normalization"):
+    space = SearchSpace(plain)
+    assert "ghost_batch_size" not in space.get_config()  # a default knob: left out
+    hp = keras_tuner.HyperParameters()
+    assert "ghost_batch_size" not in space.declare(hp) and "ghost_batch_size" not in hp.values
+    with pytest.raises(ValueError, match="needs a model with batch normalization: the run's "
+                                         "model 'mlp' has normalization 'none'"):
         SearchSpace(plain, ghost_batch_size=[0, 32])
+
+
+# A user's own models (registered for one test each): the ghost_batch_size
+# knob applies where the factory takes `virtual_batch_size`.
+def _with_ghosts(input_shape, num_classes, filters=4, normalization="batch",
+                 virtual_batch_size=None):
+    raise AssertionError("never built here")
+
+
+def _ghosts_only(input_shape, num_classes, filters=4, virtual_batch_size=None):
+    raise AssertionError("never built here")
+
+
+def _no_ghosts(input_shape, num_classes, filters=4, normalization="batch"):
+    raise AssertionError("never built here")
+
+
+def _layer_normalized(input_shape, num_classes, normalization="layer", virtual_batch_size=None):
+    raise AssertionError("never built here")
+
+
+VALUES = {"batch_size": 512, "learning_rate_rule": "linear", "base_learning_rate": 0.1,
+          "warmup_epochs": 0.0, "optimizer": "sgd", "trust_coefficient": None,
+          "weight_decay": 1e-4, "ghost_batch_size": 32, "regime_adaptation": False}
+
+
+def _own(monkeypatch, factory, **args):
+    monkeypatch.setitem(registry._MODELS, "my_cnn", factory)
+    return dict(DIGITS, model={"name": "my_cnn", **args})
+
+
+@pytest.mark.parametrize("factory,normalization", [(_with_ghosts, "ghost"), (_ghosts_only, None)])
+def test_the_ghost_knob_sets_a_custom_models_arguments(monkeypatch, factory, normalization):
+    space = SearchSpace(_own(monkeypatch, factory), num_replicas=2)
+    assert space.get_config()["ghost_batch_size"] == [0, 16, 32, 64, 128, 256]
+    model = space.trial_config(VALUES, 1347)["model"]
+    assert model.get("virtual_batch_size") == 32 and model.get("normalization") == normalization
+    plain = space.trial_config(dict(VALUES, ghost_batch_size=0), 1347)["model"]
+    assert plain.get("virtual_batch_size") is None
+    assert plain.get("normalization") == (normalization and "batch")
+
+
+def test_a_custom_model_without_the_ghost_argument(monkeypatch):
+    config = _own(monkeypatch, _no_ghosts, filters=8)
+    space = SearchSpace(config)
+    assert "ghost_batch_size" not in space.get_config()  # a default knob: left out
+    hp = keras_tuner.HyperParameters()
+    values = space.declare(hp)
+    assert "ghost_batch_size" not in values and "ghost_batch_size" not in hp.values
+    assert space.trial_config(values, 1347)["model"] == {"name": "my_cnn", "filters": 8}
+    for spec in (32, [0, 32], 0):  # asked for: refused, naming what the model lacks
+        with pytest.raises(ValueError) as error:
+            SearchSpace(config, ghost_batch_size=spec)
+        assert str(error.value) == (
+            "Knob `ghost_batch_size` sets model.virtual_batch_size, which model 'my_cnn' does "
+            "not take (it takes: ['filters', 'normalization']). "
+            f"Received: ghost_batch_size={spec!r}")
+
+
+def test_a_custom_models_default_normalization_decides(monkeypatch):
+    config = _own(monkeypatch, _layer_normalized)  # normalization="layer" by default
+    assert "ghost_batch_size" not in SearchSpace(config).get_config()
+    with pytest.raises(ValueError, match="model 'my_cnn' has normalization 'layer'"):
+        SearchSpace(config, ghost_batch_size=16)
+    batch = dict(config, model={"name": "my_cnn", "normalization": "batch"})
+    assert SearchSpace(batch).get_config()["ghost_batch_size"][:2] == [0, 16]

@@ -122,7 +122,10 @@ class Registry(collections.abc.MutableMapping):
         """Registers `value` as `name`; without `value`, a decorator that does.
 
         Returns `value`. Raises `ValueError` if `name` is not a non-empty
-        string, or is taken by another value (unless `replace`).
+        string, or is taken by another value (unless `replace`). The same
+        definition run again (a re-run notebook cell, an edited recipe file
+        loaded again: same module and qualified name, not a lambda) replaces
+        the entry.
         """
         if not isinstance(name, str) or not name:
             raise ValueError(
@@ -131,7 +134,8 @@ class Registry(collections.abc.MutableMapping):
         if value is _DECORATE:
             return lambda decorated: self.register(name, decorated, **metadata)
         taken = self._entries.get(name)
-        if taken is not None and taken.value is not value and not self._replace:
+        if (taken is not None and taken.value is not value and not self._replace
+                and not _redefined(taken.value, value)):
             raise ValueError(f"A {self.kind} named {name!r} is already registered.")
         if taken is None or taken.value is not value or metadata:
             self._entries[name] = Entry(name, value, types.MappingProxyType(dict(metadata)))
@@ -186,3 +190,10 @@ class Registry(collections.abc.MutableMapping):
         """`value(*args, **kwargs)` of `name`, its keyword arguments checked first."""
         self.check_arguments(name, kwargs)
         return self.lookup(name)(*args, **kwargs)
+
+
+def _redefined(old, new):
+    """Whether `new` is `old`'s definition run again (module and qualified name)."""
+    names = [(getattr(v, "__module__", None), getattr(v, "__qualname__", None))
+             for v in (old, new)]
+    return names[0] == names[1] and None not in names[0] and "<lambda>" not in names[0][1]

@@ -169,3 +169,21 @@ def test_a_registry_over_a_given_table():
     Registry("data source", "data.source", entries=table).register("ids", wide)
     assert Registry("data source", "data.source", entries=table).lookup("ids") is wide
     assert table == {"ids": Entry("ids", wide, {})}
+
+
+def test_the_same_definition_run_again_replaces_its_entry():
+    registry = Registry("thing", "thing")
+
+    def make():
+        return 1
+
+    first = make
+    registry.register("x", first)
+
+    def make():  # noqa: F811 (a re-run cell: same module, same qualified name)
+        return 2
+
+    registry.register("x", make)
+    assert registry.build("x") == 2
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("x", lambda: 3)

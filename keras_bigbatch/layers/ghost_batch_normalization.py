@@ -19,7 +19,10 @@ class GhostBatchNormalization(keras.layers.Layer):
     small-batch regime without shrinking the batch the optimizer sees.
 
     **Training** (`training=True`). With the per-replica batch `x` of `B`
-    examples cut into `G = B / virtual_batch_size` ghost batches `x_k`:
+    examples cut into ghost batches `x_k` of `n_k = virtual_batch_size`
+    consecutive examples, except that when `virtual_batch_size` does not
+    divide `B` the last `B % virtual_batch_size` examples form a smaller
+    last ghost batch (batch 10, ghost 4: ghosts of 4, 4 and 2 examples):
 
     ```
     mu_k    = mean(x_k)           over the ghost batch (and spatial axes)
@@ -27,17 +30,27 @@ class GhostBatchNormalization(keras.layers.Layer):
     y_k     = gamma * (x_k - mu_k) / sqrt(var_k + epsilon) + beta
     ```
 
-    Moving statistics are updated once per step from the average of the
-    ghost-batch statistics over every ghost batch of every replica:
+    Moving statistics are updated once per step from the ghost-batch
+    statistics, each ghost batch weighted by its examples, over every ghost
+    batch of every replica:
 
     ```
-    moving_mean     = momentum * moving_mean     + (1 - momentum) * mean_k(mu_k)
-    moving_variance = momentum * moving_variance + (1 - momentum) * mean_k(var_k)
+    moving_mean     = momentum * moving_mean
+                      + (1 - momentum) * sum_k(n_k * mu_k) / sum_k(n_k)
+    moving_variance = momentum * moving_variance
+                      + (1 - momentum) * sum_k(n_k * var_k) / sum_k(n_k)
     ```
 
-    `mean_k(mu_k)` equals the full-batch mean; `mean_k(var_k)` is the average
-    *within-ghost-batch* variance, the quantity training actually normalizes
-    by (it is at most the full-batch variance). The moving statistics are
+    When `virtual_batch_size` divides the batch every `n_k` is the same and
+    the update is the plain mean over ghost batches, `mean_k(mu_k)` and
+    `mean_k(var_k)`, computed exactly as without a remainder. A partial last
+    batch of an epoch (`model.fit(x, y, batch_size=...)` on a dataset size
+    the batch does not divide) therefore trains: on one device, its
+    remainder is the smaller last ghost batch.
+
+    The weighted mean of the `mu_k` equals the full-batch mean; that of the
+    `var_k` is the average *within-ghost-batch* variance, the quantity
+    training actually normalizes by (it is at most the full-batch variance). The moving statistics are
     created with `aggregation="mean"`, so under a `tf.distribute` strategy the
     update above is all-reduced across replicas and every replica holds the
     same moving statistics (Keras's own `BatchNormalization` keeps a
@@ -58,9 +71,12 @@ class GhostBatchNormalization(keras.layers.Layer):
     variable dtype.
 
     Args:
-        virtual_batch_size: examples per ghost batch. It must divide the
-            per-replica batch size in training; a batch it does not divide
-            raises an error.
+        virtual_batch_size: examples per ghost batch. A batch it does not
+            divide ends with a smaller ghost batch of the remainder. Under a
+            `tf.distribute` strategy with several replicas it must divide
+            the per-replica batch size (the replicas' updates of the moving
+            statistics are averaged with equal weight); a batch it does not
+            divide raises an error there.
         axis: the feature (channel) axis, not 0. Default -1 (channels last).
         momentum: momentum of the moving statistics, in [0, 1). Default 0.99.
         epsilon: small float > 0 added to the variance. Default 1e-3.
@@ -227,6 +243,10 @@ class GhostBatchNormalization(keras.layers.Layer):
         ]
         self._inference_param_shape = [1] * ndim
         self._inference_param_shape[self._channel_axis] = features
+        # Reduction axes of an ungrouped tensor (the smaller last ghost batch).
+        self._reduction_axes = [
+            i for i in range(ndim) if i != self._channel_axis
+        ]
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -269,19 +289,93 @@ class GhostBatchNormalization(keras.layers.Layer):
             return ops.cast(outputs, self.compute_dtype)
 
         size = self.virtual_batch_size
-        x = _batch_checks.check_divisible(x, size, self.name)
+        x = _batch_checks.check_divisible_across_replicas(x, size, self.name)
+        rows = x.shape[0]
+        if rows is not None and rows % size == 0:
+            statistics = self._whole_ghosts(x, compute_dtype)
+        else:  # a remainder, or a batch unknown at trace time (TF graphs)
+            statistics = self._with_remainder(x, compute_dtype)
+        outputs, batch_mean, batch_variance = statistics
+        self._update_moving_statistics(batch_mean, batch_variance)
+        return ops.cast(outputs, self.compute_dtype)
+
+    def _ghosts(self, x, dtype):
+        """Normalizes `x`, whose rows are whole ghost batches, per ghost batch;
+        returns the outputs and the ghost statistics, shaped (G, 1, ...)."""
         input_shape = ops.shape(x)
-        grouped = ops.reshape(x, (-1, size) + tuple(input_shape[1:]))
+        grouped = ops.reshape(
+            x, (-1, self.virtual_batch_size) + tuple(input_shape[1:])
+        )
         mean, variance = ops.moments(
             grouped, axes=self._grouped_reduction_axes, keepdims=True
         )
-        gamma, beta = self._params(compute_dtype, self._grouped_param_shape)
+        gamma, beta = self._params(dtype, self._grouped_param_shape)
         outputs = self._normalize(grouped, mean, variance, gamma, beta)
-        outputs = ops.reshape(outputs, input_shape)
+        return ops.reshape(outputs, input_shape), mean, variance
 
+    def _whole_ghosts(self, x, dtype):
+        """`virtual_batch_size` divides the batch: every ghost weighs alike,
+        so the batch statistics are the plain means over ghost batches."""
+        outputs, mean, variance = self._ghosts(x, dtype)
         features = self.moving_mean.shape
         batch_mean = ops.reshape(ops.mean(mean, axis=0), features)
         batch_variance = ops.reshape(ops.mean(variance, axis=0), features)
+        return outputs, batch_mean, batch_variance
+
+    def _with_remainder(self, x, dtype):
+        """Whole ghost batches, then the last `rows % virtual_batch_size` rows
+        as a smaller ghost batch normalized over its own rows; the batch
+        statistics weight each ghost batch k by its rows n_k.
+
+        `rows` may be a tensor (a TF graph with a None batch). The code then
+        has no branch on it, so that XLA, which compiles every branch for
+        the batch it sees, compiles it and its gradient for any batch (a
+        `cond` fails there). With no remainder the head is the whole batch,
+        the tail is empty, and the outputs and statistics are
+        `_whole_ghosts(x)`'s, bit for bit.
+        """
+        size = self.virtual_batch_size
+        rows = ops.shape(x)[0]
+        remainder = rows % size
+        whole = rows - remainder
+        head, head_mean, head_variance = self._ghosts(x[:whole], dtype)
+        tail = x[whole:]
+        tail_mean, tail_variance = ops.moments(
+            tail, axes=self._reduction_axes, keepdims=True
+        )
+        static = isinstance(remainder, int)  # then remainder > 0
+        if not static:
+            # An empty tail's moments are NaN, and 0 * NaN would reach the
+            # gradients of gamma and beta: any finite stand-in will do.
+            empty = ops.equal(remainder, 0)
+            tail_mean = ops.where(empty, ops.zeros_like(tail_mean), tail_mean)
+            tail_variance = ops.where(
+                empty, ops.ones_like(tail_variance), tail_variance
+            )
+        gamma, beta = self._params(dtype, self._inference_param_shape)
+        tail = self._normalize(tail, tail_mean, tail_variance, gamma, beta)
+        outputs = ops.concatenate([head, tail], axis=0)
+        features = self.moving_mean.shape
+        n_tail, n_rows = ops.cast(remainder, dtype), ops.cast(rows, dtype)
+
+        def weighted(ghost_statistic, tail_statistic):
+            # sum_k n_k s_k / sum_k n_k: n_k = size, but n_tail for the last
+            total = size * ops.reshape(ops.sum(ghost_statistic, axis=0), features)
+            total = total + n_tail * ops.reshape(tail_statistic, features)
+            total = total / n_rows
+            if static:
+                return total
+            # No remainder: the plain mean over ghosts, as `_whole_ghosts`.
+            plain = ops.reshape(ops.mean(ghost_statistic, axis=0), features)
+            return ops.where(empty, plain, total)
+
+        return (
+            outputs,
+            weighted(head_mean, tail_mean),
+            weighted(head_variance, tail_variance),
+        )
+
+    def _update_moving_statistics(self, batch_mean, batch_variance):
         decay = 1.0 - self.momentum
         self.moving_mean.assign(
             self.moving_mean
@@ -296,7 +390,6 @@ class GhostBatchNormalization(keras.layers.Layer):
             )
             * decay
         )
-        return ops.cast(outputs, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -90,6 +90,29 @@ def check_optimizer(optimizer):
             f"{steps}")
 
 
+def check_ghosts(model, micro_batch_size):
+    """Refuses a ghost batch that does not divide the micro batch: a ghost would
+    straddle two passes (GhostBatchNormalization would normalize a smaller
+    remainder ghost in each, not the whole batch's ghosts)."""
+    for layer in _layers(model):
+        ghost = getattr(layer, "virtual_batch_size", None)
+        if isinstance(ghost, int) and micro_batch_size % ghost:
+            raise ValueError(
+                f"Argument `micro_batch_size` ({micro_batch_size}) must be a multiple of layer "
+                f"{layer.name!r} `virtual_batch_size` ({ghost}): a ghost batch may not "
+                "straddle two micro-batches. Valid: multiples of "
+                f"{ghost}. Received: micro_batch_size={micro_batch_size}")
+
+
+def _layers(model):
+    """Every layer of `model`, nested ones included."""
+    pending = list(getattr(model, "layers", ()))
+    while pending:
+        layer = pending.pop()
+        yield layer
+        pending.extend(getattr(layer, "layers", ()))
+
+
 def _check_unsynchronized(model):
     """Refuses synchronized BN over several tf.distribute replicas: its
     cross-replica sum inside the loop over passes is a `merge_call`, which
@@ -100,9 +123,7 @@ def _check_unsynchronized(model):
 
     if tf.distribute.get_strategy().num_replicas_in_sync == 1:
         return
-    pending = list(getattr(model, "layers", ()))
-    while pending:
-        layer = pending.pop()
+    for layer in _layers(model):
         if getattr(layer, "synchronized", False):
             raise ValueError(
                 f"Layer {layer.name!r} is a synchronized BatchNormalization: micro-batching "
@@ -110,7 +131,6 @@ def _check_unsynchronized(model):
                 "micro-batches (merge_call in a tf.while_loop). Use synchronized=False (each "
                 "replica's micro batch normalized over its own rows) or "
                 "keras_bigbatch.layers.GhostBatchNormalization.")
-        pending.extend(getattr(layer, "layers", ()))
 
 
 def track_loss(model, loss, rows):

@@ -73,6 +73,7 @@ def micro_batch(model, micro_batch_size):
             f"{type(model).__name__}")
     if getattr(model, "optimizer", None) is not None:
         _common.check_optimizer(model.optimizer)
+    _common.check_ghosts(model, micro_batch_size)
     object.__setattr__(model, _ATTRIBUTE, micro_batch_size)
     object.__setattr__(model, "train_step", _step(model, micro_batch_size))
     model.train_function = None  # fit traces the new step

@@ -196,6 +196,11 @@ def test_refuses_bad_input():
 
     with pytest.raises(ValueError, match="OwnStep defines its own"):
         micro_batch(OwnStep([keras.Input((2,)), keras.layers.Dense(1)]), 4)
+    # A ghost must not straddle two passes (GBN itself now takes a remainder ghost).
+    ghosts = keras.Sequential([keras.Input((2,)), GhostBatchNormalization(6, name="gbn")])
+    with pytest.raises(ValueError, match=r"`micro_batch_size` \(8\) must be a multiple of "
+                                         r"layer 'gbn' `virtual_batch_size` \(6\)"):
+        micro_batch(ghosts, 8)
 
 
 def test_a_batch_the_micro_batch_does_not_divide_is_named():
@@ -258,15 +263,3 @@ def test_a_syncing_integer_variable_is_carried_through_the_passes(mirrored):
     x, y = _data(rows=64)
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     assert int(model.layers[0].calls.numpy()) == 4
-
-
-def test_the_readme_example_runs_as_written():
-    # The README's micro-batching block, executed as it stands (`kb.micro_batching`
-    # is one of the package's eager, backend-agnostic modules).
-    import pathlib
-    import re
-
-    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    (block,) = [b for b in blocks if "kb.micro_batching.micro_batch(model, 32)" in b]
-    exec(compile(block, "README.md", "exec"), {})

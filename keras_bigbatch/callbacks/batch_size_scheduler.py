@@ -24,13 +24,30 @@ class BatchSizeScheduler(keras.callbacks.Callback):
     model.fit(train, epochs=8, callbacks=[scheduler])
     ```
 
+    Your own tf.data pipeline, as a function of the global batch size:
+
+    ```
+    examples = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x)).map(augment)
+
+    def pipeline(global_batch_size):  # rebuilt every epoch: shuffle outside it
+        return examples.batch(global_batch_size, drop_remainder=True)
+
+    train = keras_bigbatch.data.make_scheduled_dataset_from_function(
+        pipeline, scheduler, len(x))
+    ```
+
     At `on_epoch_begin(epoch)` the callback writes `epoch` and
     `schedule(epoch)` into the dataset's variables; Keras then opens a new
     iterator, which yields `N // schedule(epoch)` batches of exactly
     `schedule(epoch)` examples (the remainder of each epoch's permutation is
     dropped). One `fit` call runs the whole schedule, so learning-rate
     schedules, `optimizer.iterations`, `History` and every other callback
-    continue across phases.
+    continue across phases. `optimizer.iterations` counts the updates made,
+    `sum(N // schedule(e))` over the epochs run: the epochs' datasets
+    cannot report a length (it changes), so Keras on TensorFlow runs one
+    more, empty, train call per epoch that increments the iterations; the
+    callback takes that phantom step back at `on_epoch_end`, before the next
+    update reads its learning rate.
 
     Why the batch size must not decrease: without `steps_per_epoch`, Keras
     runs the first epoch until the data ends and then never runs an epoch
@@ -72,7 +89,8 @@ class BatchSizeScheduler(keras.callbacks.Callback):
 
     def attach_feed(self, feed):
         """Registers a dataset's `ScheduleFeed` (called by the dataset builders:
-        `make_scheduled_dataset`, `DataSource.scheduled_dataset`)."""
+        `make_scheduled_dataset`, `make_scheduled_dataset_from_function`,
+        `DataSource.scheduled_dataset`)."""
         self._feeds.append(feed)
 
     def set_schedule(self, schedule):
@@ -102,7 +120,9 @@ class BatchSizeScheduler(keras.callbacks.Callback):
             raise ValueError(
                 "BatchSizeScheduler feeds no dataset: build the training data "
                 "with keras_bigbatch.data.make_scheduled_dataset(x, y, "
-                "scheduler) and pass that dataset to fit()."
+                "scheduler) or keras_bigbatch.data.make_scheduled_dataset_from_"
+                "function(dataset_fn, scheduler, dataset_size) and pass that "
+                "dataset to fit()."
             )
         if self.params.get("steps"):
             raise ValueError(

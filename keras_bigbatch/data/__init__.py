@@ -48,10 +48,10 @@ def __getattr__(name):
         from keras_bigbatch.data import pipeline
 
         return pipeline.make_dataset
-    if name == "make_scheduled_dataset":
+    if name in ("make_scheduled_dataset", "make_scheduled_dataset_from_function"):
         from keras_bigbatch.data import pipeline
 
-        return pipeline.make_scheduled_dataset
+        return getattr(pipeline, name)
     if name in ("write_tfrecord_sample", "write_ilsvrc_tars"):
         # Imported on use, so `python -m keras_bigbatch.data.imagenet_sample` runs cleanly.
         from keras_bigbatch.data import imagenet_sample
@@ -81,6 +81,7 @@ __all__ = [
     "load_split",
     "make_dataset",
     "make_scheduled_dataset",
+    "make_scheduled_dataset_from_function",
     "read_idx",
     "register_source",
     "source_arguments",

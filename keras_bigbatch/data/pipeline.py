@@ -7,6 +7,8 @@ order of the examples is `order.py`'s tf form.
 ```
 make_dataset(x, y, B)                  arrays -> global batches of B
 make_scheduled_dataset(x, y, sched)    arrays -> global batches of B_e in epoch e
+make_scheduled_dataset_from_function(  your pipeline of B_e -> the same, from `fn(B_e)`
+    fn, sched, N)
 array_dataset(x, y, ...)               an in-memory source's `dataset`
 array_epoch_examples(x, y, ...)        ... and one epoch of its `scheduled_dataset`
 scheduled_source_dataset(...)          any source's `scheduled_dataset`
@@ -18,8 +20,16 @@ batches of `global_batch_size // num_replicas_in_sync`; the builder checks that
 this division is exact, so every replica (and every ghost batch of a
 `GhostBatchNormalization` layer) sees a full batch.
 
-Batch-size schedules: `make_scheduled_dataset` and `scheduled_source_dataset`
-pair with `keras_bigbatch.callbacks.BatchSizeScheduler`. The callback writes
+Lengths: a finite dataset reports its length, `N // B` batches
+(`ceil(N / B)` without `drop_remainder`), and an endless one
+`tf.data.INFINITE_CARDINALITY`. Keras on TensorFlow, given a dataset of
+unknown length, runs one more train call per epoch to find its end, and that
+call increments `optimizer.iterations` without an update (the "phantom
+step": a `Regime` schedule read from the iterations then decays early); a
+reported length has Keras stop after the last batch.
+
+Batch-size schedules: `make_scheduled_dataset`,
+`make_scheduled_dataset_from_function` and `scheduled_source_dataset` pair with `keras_bigbatch.callbacks.BatchSizeScheduler`. The callback writes
 the epoch and its batch size into the variables of a `ScheduleFeed` at
 `on_epoch_begin`, and every new iterator (Keras makes one per epoch when no
 `steps_per_epoch` is given) reads them once, when its first element is made.
@@ -27,8 +37,14 @@ Prefetching can therefore never mix two batch sizes: one iterator is one
 epoch at one batch size. A run resumed k steps into an epoch starts that
 epoch's iterator at global batch k: the source's stream begins there (the
 index range starts at k, or records are skipped before decoding), so the
-k batches already trained are never gathered or decoded.
+k batches already trained are never gathered or decoded. Their length
+changes from epoch to epoch, so they report none; `BatchSizeScheduler`
+knows each epoch's `N // B_e` and takes the phantom step back at
+`on_epoch_end`, so `optimizer.iterations` counts the updates made.
 """
+
+import inspect
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -69,7 +85,9 @@ def make_dataset(
         drop_remainder: drop the last partial batch so every step has exactly
             `global_batch_size` examples (and a static batch shape). Default
             True; use False for evaluation.
-        repeat: repeat forever (then pass `steps_per_epoch` to `fit`).
+        repeat: repeat forever (then pass `steps_per_epoch` to `fit`, e.g.
+            `**Regime.fit_arguments(len(x))`). Default False: one pass per
+            iteration, a new permutation each pass.
         shard: optional `(index, count)`: yield only slice `index` of `count`
             equal contiguous slices of every global batch (what one worker
             of a multi-worker job feeds; see
@@ -80,7 +98,12 @@ def make_dataset(
             starting at t continues an interrupted run exactly.
 
     Returns:
-        A `tf.data.Dataset` of `(x_batch, y_batch)` global batches.
+        A `tf.data.Dataset` of `(x_batch, y_batch)` global batches whose
+        `cardinality()` is the true length: `len(x) // global_batch_size`
+        (`ceil(len(x) / global_batch_size)` with `drop_remainder=False`),
+        or `tf.data.INFINITE_CARDINALITY` with `repeat=True`. So
+        `model.fit(dataset, epochs=E)` makes exactly `E * len(x) //
+        global_batch_size` updates and `optimizer.iterations` counts them.
     """
     check_positive_int("global_batch_size", global_batch_size)
     num_replicas = strategy.num_replicas_in_sync if strategy else 1
@@ -132,6 +155,9 @@ def _index_batches(
     input graph; here the global batches, and their order, are identical
     under every strategy (which `GhostBatchNormalization` needs, since it
     normalizes consecutive examples together).
+
+    Length (`cardinality()`): `steps_per_epoch(N, B, drop_remainder)` for
+    one pass, `tf.data.INFINITE_CARDINALITY` with `repeat=True`.
     """
     count = len(x)
     batches_per_epoch = steps_per_epoch(count, global_batch_size, drop_remainder)
@@ -155,7 +181,7 @@ def _index_batches(
         # Epoch e of the endless stream is permutation (seed, e).
         dataset = tf.data.Dataset.range(start_step, 2**62).map(
             gather_step, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
-        )
+        ).apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
     else:
         # Each pass over the dataset draws a fresh epoch key from a seeded
         # stream, so `fit(epochs=k)` still reshuffles every epoch.
@@ -168,6 +194,10 @@ def _index_batches(
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
             )
         )
+        # `flat_map` hides the length; Keras on TensorFlow then runs one more
+        # train call per epoch to find the end, and that call increments
+        # `optimizer.iterations` with no update (step schedules decay early).
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches_per_epoch))
     if drop_remainder:
         batch_shape = (global_batch_size // shard[1],)
         dataset = dataset.map(
@@ -185,12 +215,17 @@ def array_dataset(x, y, global_batch_size, shard, batch, seed, training, start_s
     Training: worker `shard[0]`'s slices of global batches `start_step`, ...
     in `order.py`'s order, cut into per-replica batches of `batch`.
     Evaluation: whole global batches in order, the last one partial.
+    Lengths: `ceil(N / global_batch_size)` (evaluation), infinite (training).
     """
     if not training:  # tf.distribute splits the global batches
         return finish(_index_batches(x, y, global_batch_size, False, 0, False, False, (0, 1)))
     dataset = finish(_index_batches(x, y, global_batch_size, True, seed, True, True, shard,
                                     start_step))
-    return dataset if batch == global_batch_size // shard[1] else dataset.rebatch(batch)
+    if batch == global_batch_size // shard[1]:
+        return dataset
+    # `rebatch` forgets the length; the stream is still endless
+    return dataset.rebatch(batch).apply(
+        tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
 
 
 class ScheduleFeed:
@@ -268,7 +303,9 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
 
     Returns:
         A `tf.data.Dataset` of `(x_batch, y_batch)` with an unknown batch
-        dimension (so one traced train function serves every batch size).
+        dimension (so one traced train function serves every batch size)
+        and an unknown length (it changes with the epoch; the scheduler
+        keeps `optimizer.iterations` equal to the updates made).
     """
     x, y = np.asarray(x), np.asarray(y)
     check_examples(x, y)
@@ -290,6 +327,149 @@ def make_scheduled_dataset(x, y, scheduler, *, strategy=None, shuffle=True, seed
         )
 
     return finish(_epochs(feed, one_epoch))
+
+
+def make_scheduled_dataset_from_function(dataset_fn, scheduler, dataset_size, *,
+                                         strategy=None):
+    """Builds a `BatchSizeScheduler`'s training dataset from your own tf.data pipeline.
+
+    ```
+    epoch e (B_e = scheduler.schedule(e), S_e = dataset_size // B_e):
+        dataset_fn(B_e)  or  dataset_fn(B_e, e)      called once per epoch
+        -> exactly S_e batches of exactly B_e examples (global)
+    ```
+
+    Every epoch opens a new iterator (see `BatchSizeScheduler`); when it
+    opens, `dataset_fn` builds that epoch's pipeline from the batch size the
+    scheduler wrote into the feed. The function is traced once, inside a
+    `flat_map`: `global_batch_size` (and `epoch`, when `dataset_fn` takes a
+    second argument) are int64 scalar tensors, so `batch(global_batch_size,
+    drop_remainder=True)` works as written, and Python-side code in a `map`
+    is converted by AutoGraph as in any tf.data pipeline.
+
+    Randomness: what `dataset_fn` creates is rebuilt every epoch, so a
+    `shuffle` or `tf.random.uniform` inside it restarts from its seeds; with
+    a seed, or after `keras.utils.set_random_seed`, every epoch would repeat
+    the first one's order and augmentation (this function warns when it
+    finds such ops). Shuffle and augment in a dataset built outside
+    `dataset_fn` (each epoch's new iterator of it reshuffles, as in a plain
+    `fit`), and batch inside; or derive the randomness from `epoch` with
+    stateless ops (`tf.random.experimental.index_shuffle`,
+    `tf.random.stateless_uniform` with seed `[s, epoch]`).
+
+    The length is checked, not trusted: a batch of another size (a missing
+    `drop_remainder=True`) or an epoch of other than S_e batches (a wrong
+    `dataset_size`) fails at that element, before it trains, because the
+    scheduler's step count (and the learning rate read from
+    `optimizer.iterations`) assumes S_e. A run resumed k steps into an epoch
+    skips the first k batches of that epoch's pipeline (built, then
+    dropped).
+
+    Example:
+
+    ```
+    examples = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x)).map(augment)
+
+    def pipeline(global_batch_size):
+        return examples.batch(global_batch_size, drop_remainder=True)
+
+    scheduler = BatchSizeScheduler({0: 128, 3: 512})
+    train = make_scheduled_dataset_from_function(pipeline, scheduler, len(x))
+    model.fit(train, epochs=6, callbacks=[scheduler])  # 3 epochs at 128, 3 at 512
+    ```
+
+    Args:
+        dataset_fn: `dataset_fn(global_batch_size)` or
+            `dataset_fn(global_batch_size, epoch)` returning a finite
+            `tf.data.Dataset` of `dataset_size // global_batch_size` global
+            batches of `global_batch_size` examples (any structure of
+            tensors, each with that leading dimension).
+        scheduler: the `keras_bigbatch.callbacks.BatchSizeScheduler` that
+            must also be passed to `fit(callbacks=[...])`.
+        dataset_size: examples in one epoch of the pipeline, > 0.
+        strategy: optional `tf.distribute.Strategy` (one worker: its
+            `fit` splits every global batch); its replicas must divide
+            every scheduled batch size.
+
+    Returns:
+        A `tf.data.Dataset` of global batches with an unknown batch
+        dimension (one traced train function serves every batch size).
+    """
+    if not callable(dataset_fn):
+        raise ValueError(
+            "Argument `dataset_fn` must be a function of the global batch size "
+            f"returning a tf.data.Dataset. Received: dataset_fn={dataset_fn!r}")
+    dataset_size = check_positive_int("dataset_size", dataset_size)
+    feed = _attach_feed(scheduler, dataset_size,
+                        strategy.num_replicas_in_sync if strategy else 1)
+    wants_epoch = _takes_two_arguments(dataset_fn)
+    restarting = []  # found while `one_epoch` is traced
+
+    def one_epoch(epoch, global_batch, skip):
+        batches = dataset_fn(global_batch, epoch) if wants_epoch else dataset_fn(global_batch)
+        if not isinstance(batches, tf.data.Dataset):
+            raise ValueError(
+                "Argument `dataset_fn` must return a tf.data.Dataset of global batches. "
+                f"Received: dataset_fn(global_batch_size) = {batches!r}")
+        restarting.extend(_restarting_random_ops(tf.compat.v1.get_default_graph()))
+        return batches.map(lambda *batch: _check_rows(batch, global_batch)).apply(
+            tf.data.experimental.assert_cardinality(dataset_size // global_batch)).skip(skip)
+
+    dataset = _epochs(feed, one_epoch).prefetch(tf.data.AUTOTUNE)
+    if restarting:
+        warnings.warn(
+            f"Argument `dataset_fn` creates random ops ({', '.join(restarting)}) and is "
+            "rebuilt every epoch, so they restart each epoch: with a seed, or after "
+            "keras.utils.set_random_seed, every epoch repeats the first one's order and "
+            "augmentation. Shuffle and augment in a dataset built outside dataset_fn "
+            "(`examples = ...shuffle(n); dataset_fn = lambda b: examples.batch(b, "
+            "drop_remainder=True)`), or derive the randomness from the epoch "
+            "(`dataset_fn(global_batch_size, epoch)` with tf.random.stateless_* ops).",
+            stacklevel=2)
+    return dataset
+
+
+# Random ops that draw from a kernel created with the dataset: rebuilt each
+# epoch, they restart from their seeds (stateless ops, `tf.random.Generator`
+# and Keras seed generators keep their state outside and are not listed).
+_RESTARTING_RANDOM_OPS = frozenset({
+    "ShuffleDataset", "ShuffleDatasetV2", "ShuffleDatasetV3", "ShuffleAndRepeatDataset",
+    "ShuffleAndRepeatDatasetV2", "RandomDataset", "RandomDatasetV2", "RandomUniform",
+    "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "RandomShuffle",
+    "Multinomial", "RandomGamma", "RandomPoisson", "RandomPoissonV2",
+    "ParameterizedTruncatedNormal", "SampleDistortedBoundingBox", "SampleDistortedBoundingBoxV2",
+})
+
+
+def _restarting_random_ops(graph):
+    """The `_RESTARTING_RANDOM_OPS` in `graph` (the traced `dataset_fn`) and its functions."""
+    definition = graph.as_graph_def()
+    ops = {node.op for node in definition.node} | {
+        node.op for function in definition.library.function for node in function.node_def}
+    return sorted(ops & _RESTARTING_RANDOM_OPS)
+
+
+def _takes_two_arguments(function):
+    """Whether `function(global_batch_size, epoch)` binds."""
+    try:
+        inspect.signature(function).bind(0, 0)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_rows(batch, global_batch):
+    """`batch` (a map's arguments) unchanged, after checking every leaf has `global_batch` rows."""
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(leaf, out_type=tf.int64)[0], global_batch,
+            message="Argument `dataset_fn` must yield batches of exactly global_batch_size "
+                    "examples (batch(global_batch_size, drop_remainder=True)); this batch's "
+                    "leading dimension differs")
+        for leaf in tf.nest.flatten(batch)]
+    with tf.control_dependencies(checks):
+        batch = tf.nest.map_structure(tf.identity, batch)
+    return batch[0] if len(batch) == 1 else batch
 
 
 def scheduled_source_dataset(scheduler, dataset_size, num_replicas, input_context,

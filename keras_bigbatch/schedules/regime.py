@@ -31,6 +31,15 @@ def _piecewise_constant(boundary_steps, values):
     )
 
 
+def _nearest_divisor(total, target):
+    """The divisor of `total` nearest to `target`, the smaller on a tie."""
+    divisors = set()
+    for d in range(1, int(total**0.5) + 1):
+        if total % d == 0:
+            divisors.update((d, total // d))
+    return min(divisors, key=lambda d: (abs(d - target), d))
+
+
 @keras.saving.register_keras_serializable(package="keras_bigbatch")
 class Regime:
     """A training regime: batch size, epochs and learning rates.
@@ -243,6 +252,59 @@ class Regime:
             1,
             durations.epochs_to_steps(self.epochs, _steps_per_epoch(dataset_size, self.batch_size)),
         )
+
+    def fit_arguments(self, dataset_size):
+        """`model.fit` arguments that train exactly `total_steps(dataset_size)` updates.
+
+        ```
+        S = dataset_size // batch_size        (steps per pass over the data, >= 1)
+        T = total_steps(dataset_size)         = round(epochs * S)
+        steps_per_epoch = the divisor of T nearest to S (the smaller on a tie)
+        epochs          = T // steps_per_epoch      so epochs * steps_per_epoch == T
+        ```
+
+        `model.fit` takes whole epochs only, and `int(regime.epochs)` would
+        lose the last partial epoch's updates. When the regime is whole
+        epochs (S divides T), Keras's epochs are the passes over the data.
+        Otherwise (e.g. `adapt` gives 334.29 epochs) a Keras epoch is
+        `steps_per_epoch` updates of an endless stream, not one pass: the
+        learning rate, read from `optimizer.iterations`, is unaffected, but
+        epoch-based callbacks and validation run every `steps_per_epoch`
+        updates (a prime T has only the divisors 1 and T).
+
+        Feed the endless stream, `make_dataset(x, y, batch_size,
+        repeat=True)`, whose step t is a pure function of (seed, t) and
+        whose epochs of S steps reshuffle on their own. A one-pass dataset
+        (`repeat=False`) of S batches works only when `steps_per_epoch == S`;
+        with fewer steps per Keras epoch, Keras would cut epochs short when
+        that pass runs out.
+
+        Example:
+
+        >>> regime = Regime(128, 10, 0.1, boundaries=(6, 8)).adapt(
+        ...     4096, dataset_size=60000)
+        >>> round(regime.epochs, 2), regime.total_steps(60000)
+        (334.29, 4680)
+        >>> regime.fit_arguments(60000)  # 360 * 13 = 4680
+        {'epochs': 360, 'steps_per_epoch': 13}
+
+        ```
+        train = make_dataset(x, y, regime.batch_size, repeat=True)
+        model.compile(optimizer=keras.optimizers.SGD(regime.to_schedule(len(x))), ...)
+        model.fit(train, **regime.fit_arguments(len(x)))
+        ```
+
+        Args:
+            dataset_size: training examples in one pass, > 0.
+
+        Returns:
+            `{"epochs": int, "steps_per_epoch": int}`.
+        """
+        check_positive_int("dataset_size", dataset_size)
+        steps = _steps_per_epoch(dataset_size, self.batch_size)
+        total = self.total_steps(dataset_size)
+        per_epoch = _nearest_divisor(total, steps)
+        return {"epochs": total // per_epoch, "steps_per_epoch": per_epoch}
 
     def to_schedule(self, dataset_size):
         """The regime as a Keras `LearningRateSchedule` over optimizer steps.

@@ -69,3 +69,24 @@ def test_repeating_stream_reshuffles_per_epoch_and_is_identical_under_mirrored(m
     for want in got:
         parts = mirrored.experimental_local_results(next(distributed)[1])
         assert np.concatenate([p.numpy() for p in parts]).tolist() == want.numpy().tolist()
+
+
+def test_finite_datasets_report_their_length_and_endless_ones_infinity():
+    import tensorflow as tf
+
+    from keras_bigbatch.data.pipeline import array_dataset
+
+    x, y = arrays()
+    lengths = {  # 100 examples: 100 // 32 = 3 full batches, ceil(100 / 32) = 4
+        "drop_remainder": make_dataset(x, y, 32),
+        "keep_remainder": make_dataset(x, y, 32, drop_remainder=False, shuffle=False),
+        "worker 1 of 2": make_dataset(x, y, 32, shard=(1, 2)),
+        "evaluation": array_dataset(x, y, 32, (0, 1), 32, 0, False, 0),
+    }
+    assert {k: int(d.cardinality()) for k, d in lengths.items()} == {
+        "drop_remainder": 3, "keep_remainder": 4, "worker 1 of 2": 3, "evaluation": 4}
+    # the reported length is the one iterated (assert_cardinality would raise otherwise)
+    assert [len(batches(d)) for d in lengths.values()] == [3, 4, 3, 4]
+    endless = [make_dataset(x, y, 32, repeat=True, start_step=5),
+               array_dataset(x, y, 32, (0, 1), 16, 0, True, 0)]
+    assert [int(d.cardinality()) for d in endless] == [tf.data.INFINITE_CARDINALITY] * 2

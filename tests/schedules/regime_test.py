@@ -163,3 +163,36 @@ def test_polynomial_decay_to_an_end_rate_with_warmup_from_a_start_rate():
 def test_bad_end_and_warmup_rates(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Regime(batch_size=100, epochs=10, learning_rate=1.0, **kwargs)
+
+
+# fit_arguments: whole epochs of S = N // B steps when S divides T = total_steps,
+# else steps_per_epoch = the divisor of T nearest S; always epochs * steps_per_epoch == T.
+@pytest.mark.parametrize("regime, dataset_size, want", [
+    (Regime(1024, 60, 0.1, boundaries=(30, 45)), 2000, (60, 1)),   # S = 1
+    (Regime(512, 6, 0.1), 2000, (6, 3)),                            # S = 3, T = 18
+    # adapt: 10 * 468 / 14 = 334.29 epochs, T = 4680 = 13 * 360 = 15 * 312: tie -> 13
+    (Regime(128, 10, 0.1, boundaries=(6, 8)).adapt(4096, dataset_size=60000), 60000, (360, 13)),
+    (Regime(100, 2.5, 0.1), 1000, (5, 5)),                          # T = 25, S = 10: 5 not 25
+    (Regime(100, 2.3, 0.1), 1000, (23, 1)),                         # T = 23 prime, S = 10: 1
+    (Regime(100, 1.3, 0.1), 1000, (1, 13)),                         # T = 13 prime, S = 10: 13
+])
+def test_fit_arguments_multiply_to_the_total_steps(regime, dataset_size, want):
+    arguments = regime.fit_arguments(dataset_size)
+    assert (arguments["epochs"], arguments["steps_per_epoch"]) == want
+    assert want[0] * want[1] == regime.total_steps(dataset_size)
+    assert all(type(v) is int for v in arguments.values())
+
+
+def test_fit_arguments_check_the_dataset_size():
+    for bad in (0, -5, 2.5, None):
+        with pytest.raises(ValueError, match="dataset_size"):
+            Regime(100, 2, 0.1).fit_arguments(bad)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from keras_bigbatch.schedules import regime
+
+    result = doctest.testmod(regime, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0

@@ -66,3 +66,15 @@ def test_setuptools_package_list_covers_every_subpackage():
                if os.path.isfile(os.path.join(ROOT, "keras_bigbatch", name, "__init__.py"))}
     assert set(project["packages"]) == folders | {"keras_bigbatch", "keras_bigbatch.recipes"}
     assert project["package-dir"] == {"keras_bigbatch.recipes": "recipes"}
+
+
+def test_keras_registrations_exist_whatever_the_import_order():
+    # `import keras_bigbatch` loads no subpackage (the command's --help needs
+    # no Keras); the Keras-only ones load right after Keras does, so a saved
+    # model with GhostBatchNormalization loads after `import keras_bigbatch; import keras`.
+    code = ("import sys, keras_bigbatch; assert 'keras' not in sys.modules; import keras; "
+            "names = ['keras_bigbatch>GhostBatchNormalization', 'keras_bigbatch>LARS']; "
+            "print([keras.saving.get_registered_object(n) is not None for n in names])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[True, True]", out.stderr[-2000:]

@@ -1,10 +1,44 @@
-"""The `keras-bigbatch` argument parser: `train`, `tune` and `list`."""
+"""The `keras-bigbatch` argument parser: `train`, `tune` and `list`.
+
+Building it imports nothing heavy (no Keras, no TensorFlow): the strategy
+and size names are read from their modules when a value is checked or a
+command's help is shown, so `keras-bigbatch --help` answers at once.
+"""
 
 import argparse
+import importlib
 
-from keras_bigbatch.cli import micro_batches
-from keras_bigbatch.distribute.strategy import STRATEGIES
-from keras_bigbatch.training.recipes import SIZES
+
+class _Names:
+    """The names `module.attribute` holds, read on first use (argparse `choices`)."""
+
+    def __init__(self, module, attribute):
+        self._where, self._names = (module, attribute), None
+
+    def _load(self):
+        if self._names is None:
+            module, attribute = self._where
+            self._names = tuple(getattr(importlib.import_module(module), attribute))
+        return self._names
+
+    def __contains__(self, value):
+        return value in self._load()
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+STRATEGIES = _Names("keras_bigbatch.distribute.strategy", "STRATEGIES")
+SIZES = _Names("keras_bigbatch.training.recipes", "SIZES")
+
+
+def _train_epilog():
+    from keras_bigbatch.cli import micro_batches
+
+    return micro_batches.help_text()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,7 +57,7 @@ def parser():
         prog="keras-bigbatch", description="Train Keras models with very large batches.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands.add_parser(
-        "train", help="run a recipe and report its results", epilog=micro_batches.help_text,
+        "train", help="run a recipe and report its results", epilog=_train_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter))
     _add_tune(commands.add_parser(
         "tune", help="search a run's large-batch knobs with Keras Tuner"))
@@ -33,14 +67,16 @@ def parser():
 
 def _add_train(train):
     train.add_argument("recipe", help="a registered recipe name (see `list`) or a recipe file")
-    train.add_argument("--size", choices=SIZES, default="default",
-                       help="'smoke' shrinks everything for CI (default: %(default)s)")
+    train.add_argument("--size", choices=SIZES, default="default", metavar="SIZE",
+                       help="one of %(choices)s; 'smoke' shrinks everything for CI "
+                            "(default: %(default)s)")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="change a config value for every run, e.g. schedule.epochs=3 "
                             "(repeatable)")
     train.add_argument("--runs", default=None, help="comma-separated run names (default: all)")
-    train.add_argument("--strategy", choices=STRATEGIES, default="default")
+    train.add_argument("--strategy", choices=STRATEGIES, default="default", metavar="NAME",
+                       help="one of %(choices)s (default: %(default)s)")
     train.add_argument("--cpu-devices", type=int, default=None,
                        help="with --strategy mirrored or data-parallel: split the CPU "
                             "into N devices")
@@ -55,6 +91,16 @@ def _add_train(train):
     train.add_argument("--deterministic", action="store_true",
                        help="op determinism: a resumed run equals an uninterrupted one "
                             "bit for bit (slower on GPUs)")
+    _add_verbosity(train)
+
+
+def _add_verbosity(command):
+    """`--verbose` / `--quiet` (see `cli.train`): `args.verbosity` 2, 1 or 0."""
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("--verbose", "-v", dest="verbosity", action="store_const", const=2,
+                       default=1, help="progress lines more often (every 5 s; every epoch)")
+    group.add_argument("--quiet", "-q", dest="verbosity", action="store_const", const=0,
+                       help="no progress: errors, the results table and where it was written")
 
 
 def _add_tune(tune):
@@ -66,10 +112,12 @@ def _add_tune(tune):
     tune.add_argument("--knob", dest="knobs", action="append", default=[], metavar="KNOB=SPEC",
                       help="fix (lars), narrow to choices (sgd,lars) or to a range (0.1:10) "
                            "a knob of the search space (repeatable)")
-    tune.add_argument("--size", choices=SIZES, default="default")
+    tune.add_argument("--size", choices=SIZES, default="default", metavar="SIZE",
+                      help="one of %(choices)s (default: %(default)s)")
     tune.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="change a config value of the run (repeatable)")
-    tune.add_argument("--strategy", choices=STRATEGIES, default="default")
+    tune.add_argument("--strategy", choices=STRATEGIES, default="default", metavar="NAME",
+                      help="one of %(choices)s (default: %(default)s)")
     tune.add_argument("--cpu-devices", type=int, default=None)
     tune.add_argument("--seed", type=int, default=None,
                       help="the run's and the tuner's seed (default: the run's seed)")

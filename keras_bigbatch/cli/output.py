@@ -1,5 +1,10 @@
 """The command's output folders: the default per recipe and size, the
-writability check, and a multi-worker job's per-worker folder."""
+writability checks, and a multi-worker job's per-worker folder.
+
+`checked_writable` is the check `prepare` makes before any training: it
+leaves no folder behind (a refused run creates nothing); `check_writable`
+creates the folder, once the runs start.
+"""
 
 import os
 
@@ -21,6 +26,27 @@ def check_writable(folder):
     except Exception as error:  # OSError locally; tf.errors.OpError for gfile paths
         raise UsageError(f"--output {folder!r} cannot be written: {error}. "
                          "Give a folder you can write to.") from None
+
+
+def checked_writable(folder):
+    """Checks that `folder` can be created and written, then removes the
+    local folders the check created (never one that existed before).
+
+    Raises:
+        UsageError: it cannot be written (the message names the folder).
+    """
+    created, parent = [], os.path.abspath(folder) if not files.is_url(folder) else None
+    while parent is not None and not os.path.exists(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else None
+    try:
+        check_writable(folder)
+    finally:
+        for path in created:  # deepest first
+            try:
+                os.rmdir(path)
+            except OSError:  # not empty (something else wrote there), or gone
+                break
 
 
 def default_output(recipe_name, size, suffix=""):

@@ -22,8 +22,19 @@ settings changed. SIGTERM saves at the next step and exits with status 143.
 equals an uninterrupted one bit for bit. Under a multi-worker strategy every
 worker reads the chief's `DIR/RUN/checkpoints/`, so DIR must be shared.
 
+What a run shows: each run prints its header line, progress lines inside
+its epochs (update, examples/s, loss, ETA; at most every 15 s when stdout is
+not a terminal) and about five epoch lines (`training.progress`). `--verbose`
+(`-v`) prints progress every 5 s (0.5 s redrawn on a terminal) and every
+epoch's line; `--quiet` (`-q`) prints none of it: only errors, the results
+table, the expected checks and where they were written. Every run writes
+TensorBoard scalars to `DIR/RUN/logs/` (`training.run_logs`: loss,
+accuracy, learning rate, batch size, test and validation accuracy, noise
+scale when measured; `tensorboard --logdir DIR`), a resumed run's included.
+
 `prepare(args)` checks everything before the first run trains (bad input:
-`UsageError` or `ValueError`, exit status 2); `run(args, prepared)` trains.
+`UsageError` or `ValueError`, exit status 2, and no output folder is left
+behind); `run(args, prepared)` creates the output folder and trains.
 """
 
 import dataclasses
@@ -37,6 +48,7 @@ from keras_bigbatch.checkpoint import PreemptionWatch
 from keras_bigbatch.checkpoint import check_settings
 from keras_bigbatch.cli import micro_batches
 from keras_bigbatch.cli.output import check_writable
+from keras_bigbatch.cli.output import checked_writable
 from keras_bigbatch.cli.output import default_output
 from keras_bigbatch.cli.output import worker_output
 from keras_bigbatch.cli.overrides import set_overrides
@@ -71,7 +83,7 @@ def prepare(args):
     micro_batches.check_bound(args.max_micro_batch, set_overrides(args))
     panels = report.check_panels(recipe.get("report", {}).get("panels", ["test_accuracy"]))
     output = args.output or default_output(recipe["name"], args.size)
-    check_writable(output)
+    checked_writable(output)  # leaves no folder behind: `run` creates it
 
     from keras_bigbatch.distribute import get_strategy
     from keras_bigbatch.training.plan import plan
@@ -87,7 +99,7 @@ def prepare(args):
         check_settings(_checkpoint_dir(output, config), config, strategy)
     checkpoint_root = output  # the chief's: every worker resumes from it
     output = worker_output(output, strategy)
-    check_writable(output)
+    checked_writable(output)
     return Prepared(recipe, configs, panels, output, strategy, checkpoint_root)
 
 
@@ -141,10 +153,12 @@ def _train(args, prepared, watch):
     from keras_bigbatch.training import trainer
 
     recipe, configs, output = prepared.recipe, prepared.configs, prepared.output
-    strategy = prepared.strategy
-    print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
-          f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
-    if args.max_micro_batch is not None:
+    strategy, verbosity = prepared.strategy, getattr(args, "verbosity", 1)
+    check_writable(output)
+    if verbosity:
+        print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
+              f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
+    if args.max_micro_batch is not None and verbosity:
         for config in configs:
             print(micro_batches.describe_choice(config, strategy.num_replicas_in_sync,
                                                 args.max_micro_batch), flush=True)
@@ -155,8 +169,10 @@ def _train(args, prepared, watch):
         if index and runtime_for(strategy).agree_any(watch.requested):
             raise Preempted(results[-1]["updates"], _checkpoint_dir(
                 prepared.checkpoint_root, configs[index - 1]))
-        result = trainer.train(config, strategy, checkpoint_dir=_checkpoint_dir(
-            prepared.checkpoint_root, config), preemption=watch)
+        run_root = os.path.join(prepared.checkpoint_root, config["name"])
+        result = trainer.train(config, strategy, verbose=verbosity,
+                               checkpoint_dir=_checkpoint_dir(prepared.checkpoint_root, config),
+                               preemption=watch, log_dir=os.path.join(run_root, "logs"))
         model, result = result.model, result.to_dict()  # a RunResult; results.json's dict
         run_folder = os.path.join(output, config["name"])
         check_writable(run_folder)
@@ -181,7 +197,8 @@ def _print_report(args, prepared, results, wall_time):
     print(f"\ntotal wall time {wall_time:.0f} s")
     if "distance" in prepared.panels:
         for result in results:
-            print(f"  {result['name']}: d||w - w0|| / d ln(t) = {report.log_slope(result):.3f}")
+            slope = report.format_value(report.log_slope(result), ".3f")  # n/a: too short
+            print(f"  {result['name']}: d||w - w0|| / d ln(t) = {slope}")
     checks = report.check_expected(results, recipe.get("expected", {}))
     if checks:
         print(f"expected ({args.size}):\n{report.format_checks(checks)}")

@@ -81,6 +81,13 @@ def _tpu_requested():
         glob.glob("/dev/accel[0-9]*"))
 
 
+class TPUNotFoundError(ValueError, RuntimeError):
+    """`strategy='tpu'` (or a TPU named by `TPU_NAME`) where no TPU answers.
+
+    A `ValueError` (bad input: the command exits 2 with its one line) and,
+    as before, a `RuntimeError`."""
+
+
 def _tpu_strategy():
     import tensorflow as tf
 
@@ -92,10 +99,12 @@ def _tpu_strategy():
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        raise RuntimeError(
-            "strategy='tpu' needs a TPU (a Colab/Kaggle TPU runtime or a TPU "
-            f"VM; set TPU_NAME for a remote one), but none was found: {error}"
-        ) from error
+        found = str(error).strip().splitlines()
+        raise TPUNotFoundError(
+            "Argument `strategy='tpu'` needs a TPU (a Colab/Kaggle TPU runtime or a TPU "
+            "VM; set TPU_NAME for a remote one), but none was found"
+            + (f": {found[0][:300]}" if found else "") + ". Use strategy='default', "
+            "'mirrored' or 'auto' here.") from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -187,6 +196,8 @@ def get_strategy(name="default", cpu_devices=None):
             tf.distribute name off TensorFlow or "data-parallel" off JAX, or
             (multi-worker) a `TF_CONFIG` that does not parse or names this
             worker out of range.
+        TPUNotFoundError: (a `ValueError`) "tpu", or "auto" where the
+            environment names a TPU, and no TPU answers; one line.
     """
     check_choice("strategy", name, STRATEGIES)
     if cpu_devices is not None and name not in ("mirrored", "data-parallel"):

@@ -6,25 +6,30 @@ import math
 
 from keras_bigbatch.checkpoint import files
 
-_COLUMNS = (
-    ("run", "{name}"),
-    ("test acc", "{test_accuracy:.2%}"),
-    ("train acc", "{train_accuracy}"),
-    ("batch", "{global_batch_size}"),
-    ("updates", "{updates}"),
-    ("epochs", "{epochs}"),
-    ("wall s", "{wall_time_s:.0f}"),
+_COLUMNS = (  # (heading, result key, format spec)
+    ("run", "name", ""),
+    ("test acc", "test_accuracy", ".2%"),
+    ("train acc", "train_accuracy", ".2%"),
+    ("batch", "global_batch_size", ""),
+    ("updates", "updates", ""),
+    ("epochs", "epochs", ""),
+    ("wall s", "wall_time_s", ".0f"),
 )
 
 
+def format_value(value, spec=""):
+    """`format(value, spec)`, or "n/a" where the value is missing (None) or
+    undefined (nan: a slope of a run too short to have one)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return format(value, spec)
+
+
 def format_table(results):
-    """A plain-text table with one row per run."""
-    rows = [[head for head, _ in _COLUMNS]]
+    """A plain-text table with one row per run ("n/a" where a value is missing)."""
+    rows = [[head for head, _, _ in _COLUMNS]]
     for result in results:
-        shown = dict(result)
-        if result.get("train_accuracy") is not None:
-            shown["train_accuracy"] = f"{result['train_accuracy']:.2%}"
-        rows.append([fmt.format(**shown) for _, fmt in _COLUMNS])
+        rows.append([format_value(result.get(key), spec) for _, key, spec in _COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = []
     for index, row in enumerate(rows):

@@ -19,6 +19,10 @@ def test_train_writes_results_models_histories_and_plot(tmp_path, capsys):
                  "--set", "evaluation.evaluations=1"]) == 0
     printed = capsys.readouterr().out
     assert "test acc" in printed and "ok   A test_accuracy" in printed
+    assert "[A] epoch 2/2  loss " in printed and "[B] epoch 2/2  loss " in printed
+    for run in ("A", "B"):  # TensorBoard scalars (tests/training/run_logs_test.py reads them)
+        assert [p.name.split(".")[:3] for p in (out / run / "logs").iterdir()] == [
+            ["events", "out", "tfevents"]]
     payload = json.loads((out / "results.json").read_text())
     assert [r["name"] for r in payload["results"]] == ["A", "B"]
     assert payload["overrides"] == {"schedule.epochs": "2", "evaluation.evaluations": "1"}
@@ -81,9 +85,9 @@ def test_mirrored_strategy_from_the_command_line(tmp_path, mirrored):
      "--max-micro-batch and --set micro_batch_size both choose the micro batch; give one"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
-    assert main(argv + ["--output", str(tmp_path / "o")]) == 2
+    assert main(argv + ["--output", str(tmp_path / "o" / "deeper")]) == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "o" / "results.json").exists()
+    assert not (tmp_path / "o").exists()  # a refused run leaves no folder behind
 
 
 def _weights(folder):
@@ -151,6 +155,32 @@ def test_train_help_gives_the_recipes_micro_batches(capsys):
     assert "        k = 32768 / (8 x 256) = 16" in lines[at:]
 
 
+def test_quiet_prints_the_table_only_and_verbose_every_line(tmp_path, capsys):
+    args = ["train", RECIPE, "--runs", "A", "--set", "schedule.epochs=1"]
+    assert main(args + ["--quiet", "--output", str(tmp_path / "q")]) == 0
+    printed = capsys.readouterr().out
+    assert "[A]" not in printed and "run(s) on" not in printed
+    assert printed.lstrip().startswith("run  test acc") and "wrote " in printed
+    assert (tmp_path / "q" / "A" / "logs").is_dir()
+    from keras_bigbatch.cli._parser import parser
+
+    assert [parser().parse_args(args + flag).verbosity
+            for flag in ([], ["-v"], ["--verbose"], ["-q"])] == [1, 2, 2, 0]
+    with pytest.raises(SystemExit):
+        parser().parse_args(args + ["-q", "-v"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.tensorflow  # elsewhere "tpu" is refused as a tf.distribute name
+def test_a_tpu_without_a_tpu_exits_2_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    output = tmp_path / "o"
+    assert main(["train", RECIPE, "--strategy", "tpu", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: Argument `strategy='tpu'` needs a TPU")
+    assert error.count("\n") == 1 and not output.exists()
+
+
 def test_unknown_strategy_exits_2_naming_the_choices(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", RECIPE, "--strategy", "horovod"])
@@ -174,6 +204,7 @@ def test_unwritable_output_exits_2(tmp_path, capsys):
     ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 2}}',
      "index\": i} with i in [0, 2)"),
 ])
+@pytest.mark.tensorflow  # multi-worker is a tf.distribute strategy
 def test_bad_tf_config_exits_2(tf_config, message, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("TF_CONFIG", tf_config)
     assert main(["train", RECIPE, "--strategy", "multi-worker", "--output", str(tmp_path)]) == 2
@@ -216,6 +247,7 @@ def test_a_failure_during_training_is_not_reported_as_bad_input(tmp_path, monkey
         main(["train", RECIPE, "--output", str(tmp_path)])
 
 
+@pytest.mark.tensorflow  # gfile paths
 def test_output_and_checkpoints_to_a_gfile_path(capsys):
     # gs:// in real use; TensorFlow's in-memory file system here.
     import tensorflow as tf

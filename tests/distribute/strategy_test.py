@@ -72,10 +72,12 @@ def test_auto_with_tf_config_is_multi_worker():
     assert out.stdout.split()[-2:] == ["True", "1"]
 
 
-def test_tpu_without_tpu_says_so(monkeypatch):
+def test_tpu_without_tpu_says_so_in_one_line(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    with pytest.raises(RuntimeError, match="strategy='tpu' needs a TPU"):
+    with pytest.raises(ValueError, match="strategy='tpu'` needs a TPU") as raised:
         get_strategy("tpu")
+    assert isinstance(raised.value, RuntimeError)  # what it raised before
+    assert "\n" not in str(raised.value) and raised.value.__cause__ is None
 
 
 def test_cpu_split_cannot_change_after_start():

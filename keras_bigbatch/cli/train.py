@@ -47,6 +47,7 @@ from keras_bigbatch.checkpoint import Preempted
 from keras_bigbatch.checkpoint import PreemptionWatch
 from keras_bigbatch.checkpoint import check_settings
 from keras_bigbatch.cli import micro_batches
+from keras_bigbatch.cli.errors import UsageError
 from keras_bigbatch.cli.output import check_writable
 from keras_bigbatch.cli.output import checked_writable
 from keras_bigbatch.cli.output import default_output
@@ -131,12 +132,13 @@ def run(args, prepared):
 
     From here on an error is a failure of training, not of the input: it
     propagates with its traceback (exit status 1), except a checkpoint that
-    cannot be used (2), SIGTERM (143, after saving) and Ctrl-C (130).
+    cannot be used or a model that does not fit its data (2), SIGTERM (143,
+    after saving) and Ctrl-C (130).
     """
     try:
         with PreemptionWatch() as watch:
             return _train(args, prepared, watch)
-    except CheckpointError as error:  # none usable, found when a run starts
+    except (CheckpointError, UsageError) as error:  # found when a run starts
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Preempted as stop:
@@ -170,10 +172,14 @@ def _train(args, prepared, watch):
             raise Preempted(results[-1]["updates"], _checkpoint_dir(
                 prepared.checkpoint_root, configs[index - 1]))
         run_root = os.path.join(prepared.checkpoint_root, config["name"])
-        result = trainer.train(config, strategy, verbose=verbosity,
-                               checkpoint_dir=_checkpoint_dir(prepared.checkpoint_root, config),
-                               preemption=watch, log_dir=os.path.join(run_root, "logs"))
-        model, result = result.model, result.to_dict()  # a RunResult; results.json's dict
+        try:  # the model is bad input too: checked against the data before training
+            model = trainer.build(config, strategy)
+        except ValueError as error:
+            raise UsageError(f"run {config['name']!r}: {error}") from None
+        result = trainer.fit(config, model, strategy, verbose=verbosity,
+                             checkpoint_dir=_checkpoint_dir(prepared.checkpoint_root, config),
+                             preemption=watch, log_dir=os.path.join(run_root, "logs"))
+        result = result.to_dict()  # a RunResult; results.json's dict
         run_folder = os.path.join(output, config["name"])
         check_writable(run_folder)
         model.save(os.path.join(run_folder, "model.keras"))

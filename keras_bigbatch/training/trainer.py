@@ -80,7 +80,7 @@ def build(config, strategy=None, *, model=None, data=None):
                                          run.source.num_classes, **run.model_arguments)
         else:
             model = own_model.make(model, config, run.runtime)
-            own_model.check_inputs(model, run.source)
+        own_model.check_inputs(model, run.source)
         optimizer = registry.build_optimizer(
             config["optimizer"]["name"], run.learning_rate_schedule(), **optimizer_args)
         model = registry.prepare_model(config["optimizer"]["name"], model)

@@ -220,15 +220,16 @@ def test_missing_fashion_mnist_names_the_fix(tmp_path, capsys):
 def test_interrupted_run_keeps_the_finished_runs(tmp_path, monkeypatch, capsys):
     from keras_bigbatch.training import trainer
 
-    real_train, started = trainer.train, []
+    real_fit, started = trainer.fit, []
 
-    def train_then_interrupt(config, strategy=None, callbacks=(), verbose=True, **checkpoints):
+    def fit_then_interrupt(config, model, strategy=None, callbacks=(), verbose=True,
+                           **checkpoints):
         if started:
             raise KeyboardInterrupt  # Ctrl-C during the second run
         started.append(config["name"])
-        return real_train(config, strategy, callbacks, verbose, **checkpoints)
+        return real_fit(config, model, strategy, callbacks, verbose, **checkpoints)
 
-    monkeypatch.setattr(trainer, "train", train_then_interrupt)
+    monkeypatch.setattr(trainer, "fit", fit_then_interrupt)
     code = main(["train", RECIPE, "--set", "schedule.epochs=1", "--output", str(tmp_path)])
     assert code == 130 and "runs that finished are in" in capsys.readouterr().err
     payload = json.loads((tmp_path / "results.json").read_text())
@@ -239,10 +240,10 @@ def test_interrupted_run_keeps_the_finished_runs(tmp_path, monkeypatch, capsys):
 def test_a_failure_during_training_is_not_reported_as_bad_input(tmp_path, monkeypatch):
     from keras_bigbatch.training import trainer
 
-    def broken_train(config, strategy=None, callbacks=(), verbose=True, **checkpoints):
+    def broken_fit(config, model, strategy=None, callbacks=(), verbose=True, **checkpoints):
         raise ValueError("NaN loss")  # e.g. raised by Keras mid-run
 
-    monkeypatch.setattr(trainer, "train", broken_train)
+    monkeypatch.setattr(trainer, "fit", broken_fit)
     with pytest.raises(ValueError, match="NaN loss"):  # traceback and exit status 1
         main(["train", RECIPE, "--output", str(tmp_path)])
 
@@ -275,3 +276,20 @@ def test_default_output_is_per_size(tmp_path, monkeypatch):
     assert main(["train", RECIPE, "--runs", "A", "--size", "smoke"]) == 0
     assert (tmp_path / "results" / "digits-smoke" / "A" / "model.keras").exists()
     assert not (tmp_path / "results" / "digits").exists()
+
+
+def test_a_recipe_model_that_does_not_fit_its_data_exits_2_before_training(tmp_path, capsys):
+    recipe = tmp_path / "three_outputs.py"
+    recipe.write_text(
+        "import keras\nimport keras_bigbatch as kb\n\n"
+        "@kb.training.register_model('three_outputs')\n"
+        "def three_outputs(input_shape, num_classes):\n"
+        "    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),\n"
+        "                             keras.layers.Dense(3)], name='three_outputs')\n\n"
+        "def get_config(size='default'):\n"
+        "    return {'data': {'source': 'digits'}, 'model': {'name': 'three_outputs'},\n"
+        "            'runs': [{'name': 'A'}]}\n")
+    assert main(["train", str(recipe), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: run 'A': Model 'three_outputs' outputs 3 values" in err
+    assert not (tmp_path / "out" / "results.json").exists()

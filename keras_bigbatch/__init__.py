@@ -11,9 +11,9 @@ strategy or a run, so the JAX and PyTorch backends never load it.
 Loading a saved model that holds this package's layers, losses or
 optimizers needs their Keras registrations, whatever the import order:
 where Keras is imported already, the backend-agnostic subpackages load at
-once; otherwise they load right after Keras's own import, whenever that
-comes (`_AfterKeras`), so `import keras_bigbatch; import keras;
-keras.saving.load_model(path)` finds them.
+once; otherwise right after Keras's own import, or at the end of this
+package's import that pulled Keras in (`_Registrations`), so `import
+keras_bigbatch; import keras; keras.saving.load_model(path)` finds them.
 """
 
 import importlib
@@ -42,33 +42,76 @@ def _register():
         importlib.import_module(f"keras_bigbatch.{name}")
 
 
-class _AfterKeras(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Loads the Keras-only subpackages (their Keras registrations) just after
-    `keras` itself is imported, once; then leaves `sys.meta_path`."""
+def _initializing(module):
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+class _Registrations(importlib.abc.MetaPathFinder):
+    """Imports the Keras-only subpackages (their Keras registrations) once
+    Keras is loaded and none of this package's modules is half-imported.
+
+    It watches the first import of `keras` and of each subpackage: after
+    each one it checks, so the registrations happen right after `import
+    keras` (whenever it comes), or at the end of the package's own import
+    that pulled Keras in; never in the middle of a half-imported module
+    (whose names a registration's imports would miss). Then it leaves
+    `sys.meta_path`. A mere lookup (`importlib.util.find_spec("keras")`,
+    as TensorFlow's import does) loads nothing and changes nothing.
+    """
+
+    _WATCHED = frozenset({"keras"} | {f"keras_bigbatch.{name}" for name in _LAZY})
 
     def find_spec(self, name, path=None, target=None):
-        if name != "keras":
+        if name not in self._WATCHED:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec("keras")
-        if spec is None or spec.loader is None:
-            return spec
-        self._loader, spec.loader = spec.loader, self
-        return spec
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _Then(spec.loader, self.check)
+                return spec
+        return None
+
+    def check(self, loaded):
+        keras = sys.modules.get("keras")
+        if keras is None or (_initializing(keras) and keras is not loaded):
+            return
+        if any(_initializing(module) and module is not loaded
+               for key, module in list(sys.modules.items())
+               if key == "keras_bigbatch" or key.startswith("keras_bigbatch.")):
+            return
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+            _register()
+
+
+class _Then:
+    """A module's own loader, then `after(module)`; hands itself back after."""
+
+    def __init__(self, loader, after):
+        self._loader, self._after = loader, after
+
+    def __getattr__(self, name):  # get_resource_reader, is_package, ...
+        return getattr(self._loader, name)
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        _register()
+        try:
+            self._loader.exec_module(module)
+        finally:
+            module.__loader__ = module.__spec__.loader = self._loader
+        self._after(module)
 
 
 if "keras" in sys.modules:  # Keras is loaded already: registering costs next to nothing
     _register()
-elif not any(isinstance(finder, _AfterKeras) for finder in sys.meta_path):
-    sys.meta_path.insert(0, _AfterKeras())
+elif not any(isinstance(finder, _Registrations) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _Registrations())
 
 
 def __dir__():

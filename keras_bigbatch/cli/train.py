@@ -156,7 +156,6 @@ def _train(args, prepared, watch):
 
     recipe, configs, output = prepared.recipe, prepared.configs, prepared.output
     strategy, verbosity = prepared.strategy, getattr(args, "verbosity", 1)
-    check_writable(output)
     if verbosity:
         print(f"{recipe['name']} ({args.size}): {len(configs)} run(s) on "
               f"{strategy.num_replicas_in_sync} replica(s); results in {output}/", flush=True)
@@ -176,6 +175,7 @@ def _train(args, prepared, watch):
             model = trainer.build(config, strategy)
         except ValueError as error:
             raise UsageError(f"run {config['name']!r}: {error}") from None
+        check_writable(output)  # made once the first run's model is built: none if refused
         result = trainer.fit(config, model, strategy, verbose=verbosity,
                              checkpoint_dir=_checkpoint_dir(prepared.checkpoint_root, config),
                              preemption=watch, log_dir=os.path.join(run_root, "logs"))

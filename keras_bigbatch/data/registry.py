@@ -18,7 +18,9 @@ def register_source(name):
 
     The factory's keyword arguments are the recipe's `data` section (less
     `source`); `get_source` checks them against its signature. Registering
-    a taken name with another factory raises `ValueError`.
+    a taken name with another factory raises `ValueError`, unless it is the
+    same definition run again (a re-run notebook cell, an edited recipe
+    file loaded again), which replaces it.
     """
     return _sources().register(name)
 

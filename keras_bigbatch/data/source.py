@@ -247,8 +247,13 @@ class DataSource:
             "(batch_growth); it implements no _epoch_examples.")
 
     def __repr__(self):
-        return (f"{type(self).__name__}(name={self.name!r}, train={self.num_examples('train')}, "
-                f"test={self.num_examples('test')}, classes={self.num_classes})")
+        splits = ", ".join(f"{split}={self.num_examples(split)}"
+                           for split in ("train", "validation", "test") if self.has_split(split))
+        try:
+            classes = self.num_classes
+        except ValueError:  # an adapter not told its classes
+            classes = None
+        return f"{type(self).__name__}(name={self.name!r}, {splits}, classes={classes})"
 
 
 class Batches:

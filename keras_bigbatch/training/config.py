@@ -195,9 +195,9 @@ def resolve(config, own=None):
             f"{sorted(_TOP_LEVEL + SECTIONS)}."
         )
     resolved = merge(DEFAULTS, config)
+    given = merge({}, config)  # the user's own sections, dotted keys applied
     for section, name in (own or {}).items():
-        given = config.get(section, {}) if isinstance(config.get(section), dict) else {}
-        entries = {k: v for k, v in given.items() if k != _IDENTITY[section]}
+        entries = {k: v for k, v in given.get(section, {}).items() if k != _IDENTITY[section]}
         resolved[section] = {_IDENTITY[section]: name, **entries}
     for section in SECTIONS:
         if section in (own or {}):

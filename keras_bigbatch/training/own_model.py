@@ -9,7 +9,10 @@ model=f                  f(config) -> keras.Model, called inside the engine's
 ```
 
 `fit` trains any compiled model: one `build` made from the config's
-registered model, or yours. Yours is recorded in the run's config as
+registered model, or yours (with the optimizer, loss and metrics it was
+compiled with: the config's through `build`, your own otherwise; the run's
+config still records the config's optimizer and schedule). A model from
+`build(config, data=...)` trains on that data unless `fit` gets another. Yours is recorded in the run's config as
 `{"name": model.name}` (`training.plan.own_sections`). Checked before the
 first step: a compiled loss, and the data's example shape against the
 model's input.
@@ -21,10 +24,17 @@ import keras
 # registered)`, so that `fit` records the same model name as `build`; a
 # model `build` did not make is the user's own, named by `model.name`.
 _BUILT = "_keras_bigbatch_model"
+_DATA = "_keras_bigbatch_data"  # the source `build` was given, for `fit`
 
 
-def mark(model, name, registered):
+def mark(model, name, registered, data=None):
     setattr(model, _BUILT, (name, registered))
+    setattr(model, _DATA, data)
+
+
+def built_data(model):
+    """The `data` the model was built with by `build` (None: the config's source)."""
+    return getattr(model, _DATA, None)
 
 
 def is_own(model):
@@ -54,13 +64,29 @@ def make(model, config, runtime):
                 f"Received: {getattr(model, '__name__', model)!r} returned "
                 f"{type(made).__name__}")
         return made
+    check_scope(model, runtime)
+    return model
+
+
+def check_logits(model, loss):
+    """Raises when the model ends in a softmax but the loss expects logits."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    from_logits = getattr(loss, "from_logits", False)
+    if from_logits and getattr(last, "activation", None) is keras.activations.softmax:
+        raise ValueError(
+            f"Model {model.name!r} ends in a softmax, but the config's loss takes logits "
+            "(from_logits=True): drop the last layer's softmax, or set "
+            "`loss.from_logits=False`.")
+
+
+def check_scope(model, runtime):
+    """Raises when `model`'s variables are not the multi-replica strategy's."""
     if runtime.num_replicas > 1 and model.variables and not runtime.owns(model.variables[0]):
         raise ValueError(
             f"Argument `model` ({model.name!r}) was built outside the strategy's scope, so "
             f"its variables are not mirrored over the {runtime.num_replicas} replicas. Pass "
             "a function config -> keras.Model (the trainer calls it inside the scope), or "
             "build the model inside `strategy.scope()`.")
-    return model
 
 
 def check_compiled(model):

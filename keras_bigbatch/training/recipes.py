@@ -33,8 +33,9 @@ its folder         appended to sys.path (once), so the file can import its
                    package
 ```
 
-A file changed and loaded again re-registers its names: models (and losses)
-are replaced, but a data source's name raises (`data.register_source`).
+A file changed and loaded again re-registers its names: the same
+definitions (module and qualified name) replace their entries, models,
+losses and data sources alike (`registry.Registry.register`).
 """
 
 import hashlib

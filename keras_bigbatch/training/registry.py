@@ -29,7 +29,8 @@ from keras_bigbatch.registry import signature_arguments
 from keras_bigbatch.training.curvature import CurvatureModel
 
 # Registering a taken model or loss name replaces it (as a notebook cell run
-# again does); a data source's raises (see `data.register_source`).
+# again does); a data source's raises unless it is the same definition run
+# again (see `data.register_source`).
 MODELS = Registry("model", "model.name", skip=("input_shape", "num_classes"), replace=True)
 LOSSES = Registry("loss", "loss.name", replace=True)
 _MODELS = MODELS  # the table's former name (tests patch it)

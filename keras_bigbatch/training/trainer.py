@@ -81,13 +81,15 @@ def build(config, strategy=None, *, model=None, data=None):
         else:
             model = own_model.make(model, config, run.runtime)
         own_model.check_inputs(model, run.source)
+        loss = registry.build_loss(config["loss"]["name"], **loss_args)
+        own_model.check_logits(model, loss)
         optimizer = registry.build_optimizer(
             config["optimizer"]["name"], run.learning_rate_schedule(), **optimizer_args)
         model = registry.prepare_model(config["optimizer"]["name"], model)
-        own_model.mark(model, config["model"]["name"], registered)
+        own_model.mark(model, config["model"]["name"], registered, data)
         model.compile(
             optimizer=optimizer,
-            loss=registry.build_loss(config["loss"]["name"], **loss_args),
+            loss=loss,
             metrics=list(config["metrics"]),
             steps_per_execution=config["steps_per_execution"],
             **run.compile_options,
@@ -148,8 +150,10 @@ def fit(config, model, strategy=None, callbacks=(), verbose=True, checkpoint_dir
         `training.result`), whose fields are also attributes.
     """
     own_model.check_compiled(model)
+    data = own_model.built_data(model) if data is None else data
     run = plan(config, strategy, model=model if own_model.is_own(model) else None, data=data)
     own_model.check_inputs(model, run.source)
+    own_model.check_scope(model, run.runtime)
     if run.micro_batch_size is not None:
         micro_batch(model, run.micro_batch_size)
     stop, start = _epoch_range(run.epochs, epochs, initial_epoch, checkpoint_dir, preemption)

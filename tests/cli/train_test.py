@@ -292,4 +292,4 @@ def test_a_recipe_model_that_does_not_fit_its_data_exits_2_before_training(tmp_p
     assert main(["train", str(recipe), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error: run 'A': Model 'three_outputs' outputs 3 values" in err
-    assert not (tmp_path / "out" / "results.json").exists()
+    assert not (tmp_path / "out").exists()  # a refused run leaves no folder

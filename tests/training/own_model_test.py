@@ -108,6 +108,18 @@ def test_bad_input_is_named_before_training():
         build(CONFIG, model=small_cnn, data=_digits())
     with pytest.raises(ValueError, match="must return a keras.Model"):
         build(CONFIG, model=lambda config: None, data=data)
+    softmax = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                keras.layers.Dense(10, activation="softmax")], name="probs")
+    with pytest.raises(ValueError, match="'probs' ends in a softmax.*from_logits"):
+        build(CONFIG, model=softmax, data=data)
+
+
+def test_dotted_keys_reach_your_model_and_fit_trains_on_the_data_build_had():
+    model = build(dict(CONFIG, **{"model.filters": 5}), model=small_cnn, data=_generator_source())
+    assert model.layers[0].filters == 5
+    result = fit(dict(CONFIG, **{"model.filters": 5}), model, verbose=False)
+    assert result.config["data"] == {"source": "digits_generator"}
+    assert result.config["model"] == {"name": "small_cnn", "filters": 5}
 
 
 def test_arrays_adapter_is_an_array_source_with_or_without_a_test_split():

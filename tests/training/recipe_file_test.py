@@ -129,7 +129,7 @@ def test_loading_a_file_again_reuses_its_module(tmp_path, isolated):
     module = sys.modules[file_module_name(path)]
     factory = data_registry._FACTORIES["again_digits"].value
     # The same bytes: not run again, so register_source("again_digits") is not
-    # called with a new factory (which raises "already registered").
+    # called again (the factory registered first stays).
     assert load_recipe(path)["name"] == "again"
     assert sys.modules[file_module_name(path)] is module
     assert data_registry._FACTORIES["again_digits"].value is factory

@@ -16,10 +16,18 @@ input_context  taken: the factory shards per worker and batches per replica
                of W keeps rows [w B / W, (w + 1) B / W) of each, cut into
                per-replica batches, so step t sees global batch t.
 seed           not taken: the factory's order is its own.
-start_step     not taken: a resumed run skips the first start_step batches
+start_step     taken: the factory returns the endless training stream from
+               global step start_step on (a one-epoch dataset would be
+               repeated from that step again).
+               not taken: a resumed run skips the first start_step batches
                of the stream (exact when the stream is deterministic; they
                are read, not trained on).
 ```
+
+Batches of another size than the one asked for are dropped: a factory
+that ignores `global_batch_size` (or, taking `input_context`, the
+per-replica size) yields nothing to train on. A factory with `**kwargs`
+is taken to handle all three arguments.
 
 Training ("train"): the factory's dataset is one epoch or endless; the
 adapter keeps its full batches (B rows; a partial last batch is dropped) and

@@ -95,7 +95,11 @@ def test_every_registered_model_source_and_recipe_is_in_the_table():
 
     table = "\n".join(line for _, _, line in ROWS)
     named = set(re.findall(r"`([\w.]+)`", table))
-    registered = set(registry.model_names()) | set(data.source_names()) | set(
+    def package_names(table):  # not the ones tests register from their recipe files
+        return {name for name in table.names()
+                if getattr(table.entry(name).value, "__module__", "").startswith("keras_bigbatch.")}
+
+    registered = package_names(registry.MODELS) | package_names(data.registry._sources()) | set(
         recipes.recipe_names())
     assert sorted(registered - named) == []
 

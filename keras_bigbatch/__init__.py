@@ -25,10 +25,12 @@ __version__ = "0.1.0"
 
 _LAZY = ("callbacks", "checkpoint", "data", "distribute", "layers", "losses", "micro_batching",
          "models", "optimizers", "schedules", "training", "tuner")
+# The command and the ground floor's modules load on first access too (`kb.cli`).
+_LAZY_MODULES = ("arguments", "cli", "durations", "notebook", "registry")
 
 
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _LAZY or name in _LAZY_MODULES:
         return importlib.import_module(f"keras_bigbatch.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -115,9 +117,9 @@ elif not any(isinstance(finder, _Registrations) for finder in sys.meta_path):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
 
 
-__all__ = ["callbacks", "checkpoint", "data", "distribute", "layers", "losses", "micro_batching",
-           "models", "optimizers",
+__all__ = ["arguments", "callbacks", "checkpoint", "cli", "data", "distribute", "durations",
+           "layers", "losses", "micro_batching", "models", "notebook", "optimizers", "registry",
            "schedules", "training", "tuner", "__version__"]

@@ -31,8 +31,8 @@ def steps_per_epoch(num_examples, global_batch_size, drop_remainder=True):
 
     Example:
 
-    >>> steps_per_epoch(60000, 4096), steps_per_epoch(60000, 4096, False)
-    (14, 15)
+        >>> steps_per_epoch(60000, 4096), steps_per_epoch(60000, 4096, False)
+        (14, 15)
     """
     global_batch_size = check_positive_int("global_batch_size", global_batch_size)
     num_examples = check_non_negative_int("num_examples", num_examples)

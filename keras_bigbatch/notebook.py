@@ -76,9 +76,9 @@ def check_parameters(**parameters):
 
     Example:
 
-    >>> EPOCHS = "10"                      # as an injected override might set it
-    >>> check_parameters(EPOCHS=(EPOCHS, int))
-    TypeError: Notebook parameter EPOCHS must be an int. Received: EPOCHS='10'
+        >>> EPOCHS = "10"                      # as an injected override might set it
+        >>> check_parameters(EPOCHS=(EPOCHS, int))
+        TypeError: Notebook parameter EPOCHS must be an int. Received: EPOCHS='10'
 
     Raises:
         TypeError: a value of the wrong type (the message names the

@@ -74,15 +74,15 @@ class Registry(collections.abc.MutableMapping):
 
     Example:
 
-    >>> models = Registry("model", "model.name")
-    >>> @models.register("tiny")
-    ... def tiny(units=8):
-    ...     return units
-    >>> models.names(), models.arguments("tiny"), models.build("tiny", units=4)
-    (['tiny'], {'units': 8}, 4)
+        >>> models = Registry("model", "model.name")
+        >>> @models.register("tiny")
+        ... def tiny(units=8):
+        ...     return units
+        >>> models.names(), models.arguments("tiny"), models.build("tiny", units=4)
+        (['tiny'], {'units': 8}, 4)
 
-    and `models.lookup("huge")` raises "Argument `model.name` must name a
-    registered model, one of ['tiny']. Received: model.name='huge'".
+        and `models.lookup("huge")` raises "Argument `model.name` must name a
+        registered model, one of ['tiny']. Received: model.name='huge'".
     """
 
     def __init__(self, kind, argument, *, skip=(), arguments=None, fallback=None,

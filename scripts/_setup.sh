@@ -31,8 +31,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 STAMP="$VENV/.keras_bigbatch-installed"
-EXTRAS="test"
-[ "$TF_EXTRA" != none ] && EXTRAS="$TF_EXTRA,test"
+EXTRAS="test,docs"
+[ "$TF_EXTRA" != none ] && EXTRAS="$TF_EXTRA,test,docs"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ "$(cat "$STAMP")" != "$EXTRAS" ]; then
   echo "== installing keras-bigbatch[$EXTRAS] into $VENV (first time: a few minutes)"
   "$VENV/bin/python" -m pip install -q --upgrade pip

@@ -44,6 +44,12 @@ def test_version():
     assert keras_bigbatch.__version__ == "0.1.0"
 
 
+def test_every_name_in_all_loads_on_first_access():
+    for name in keras_bigbatch.__all__:
+        assert getattr(keras_bigbatch, name) is not None, name
+    assert callable(keras_bigbatch.cli.main) and keras_bigbatch.durations.steps_per_epoch(10, 3) == 3
+
+
 def test_subpackages_load_lazily_without_tensorflow_on_jax():
     code = (
         "import sys, keras_bigbatch as kb\n"

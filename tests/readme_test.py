@@ -1,11 +1,8 @@
-"""Words match code: the README's package table and its Python blocks.
+"""Words match code: the README's package table, and its size.
 
 Every public name in the table exists where its row says, and every
-registered model, data source and recipe appears in it. Every ```python
-block runs, as the README states: a comment line `# setup: STATEMENT` (what
-a fragment takes from its context) or `# tiny: STATEMENT` (what CI changes
-to finish in seconds) is run as code where it stands; nothing else in a
-block is changed.
+registered model, data source and recipe appears in it. The README's Python
+blocks run in tests/docs/code_blocks_test.py, with the site's.
 """
 
 import importlib
@@ -16,23 +13,6 @@ import types
 import pytest
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-_MARKED = re.compile(r"^(\s*)# (?:setup|tiny): (.*)$", flags=re.M)
-
-
-def python_blocks(text):
-    """`[(line, code)]`: every ```python block (dedented, a list item's too) and the
-    README line it starts on."""
-    blocks = []
-    for match in re.finditer(r"^( *)```python\n(.*?)^\1```", text, flags=re.S | re.M):
-        indent = len(match.group(1))
-        code = "".join(line[indent:] for line in match.group(2).splitlines(keepends=True))
-        blocks.append((text.count("\n", 0, match.start()) + 1, code))
-    return blocks
-
-
-def runnable(code):
-    """`code` with its `# setup:` and `# tiny:` comment lines made statements."""
-    return _MARKED.sub(r"\1\2", code)
 
 
 def _table_rows():
@@ -111,23 +91,13 @@ def test_the_recipe_row_lists_exactly_the_recipes():
     assert row and sorted(row[0]) == recipes.recipe_names()
 
 
-BLOCKS = python_blocks(README.read_text())
+def test_the_readme_is_what_a_first_visit_needs():
+    # The site holds the rest (docs/); the README stays at most 12 KB.
+    assert len(README.read_bytes()) <= 12 * 1024
 
 
-def test_the_marked_lines_are_the_only_change():
-    code = "x = 1\n# tiny: x = 2\n  # setup: y = x\n# a comment: stays\n"
-    assert runnable(code) == "x = 1\nx = 2\n  y = x\n# a comment: stays\n"
-    assert len(BLOCKS) >= 7  # the README's blocks, list items' included
-    assert any("# tiny:" in code for _, code in BLOCKS)
-
-
-@pytest.mark.tensorflow
-@pytest.mark.parametrize("line,code", BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
-def test_every_python_block_runs(line, code, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # blocks that write (checkpoints, tuner trials) write here
-    namespace = {"__name__": "__readme__"}
-    exec(compile(runnable(code), f"README.md:{line}", "exec"), namespace)
-    if "config" in namespace and isinstance(namespace["config"], dict):
-        from keras_bigbatch.training import resolve
-
-        resolve(namespace["config"])  # a config the README shows is one the trainer takes
+def test_every_link_into_the_repository_resolves():
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text())
+    local = [link for link in links if "://" not in link]
+    assert "docs/index.md" in local
+    assert [link for link in local if not (README.parent / link).exists()] == []

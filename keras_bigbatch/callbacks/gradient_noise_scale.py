@@ -65,7 +65,8 @@ class GradientNoiseScale(keras.callbacks.Callback):
     `fit`; see `BatchSizeScheduler`), up to `max_batch_size`.
 
     Args:
-        x, y: training data to draw probe batches from (arrays).
+        x: training inputs to draw probe batches from (an array).
+        y: their labels (an array).
         batch_size: probe batch B, a multiple of `micro_batch_size`.
         micro_batch_size: micro-batch b < B. Default `batch_size // 8`.
         every: measure every `every` optimizer steps, > 0. Default 100.

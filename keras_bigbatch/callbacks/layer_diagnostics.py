@@ -40,7 +40,8 @@ class LayerDiagnostics(keras.callbacks.Callback):
     the paper-style panels.
 
     Args:
-        x, y: training data to draw probe batches from.
+        x: training inputs to draw probe batches from.
+        y: their labels.
         batch_size: probe batch size, > 0. Default min(256, len(x)).
         every: measure at steps 1, 1 + every, 1 + 2 * every, ... (> 0).
             Default 100.

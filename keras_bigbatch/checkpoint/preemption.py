@@ -28,10 +28,10 @@ class PreemptionWatch:
 
     Example:
 
-    >>> with PreemptionWatch() as watch:
-    ...     os.kill(os.getpid(), signal.SIGTERM)
-    ...     watch.requested
-    True
+        >>> with PreemptionWatch() as watch:
+        ...     os.kill(os.getpid(), signal.SIGTERM)
+        ...     watch.requested
+        True
     """
 
     def __init__(self):

@@ -117,11 +117,11 @@ class CheckpointStore:
 
     Example:
 
-    >>> store = CheckpointStore("ram://run/checkpoints", keep=2)
-    >>> store.save(10, {"w": np.ones(3)}, {"epoch": 1})
-    'ram://run/checkpoints/ckpt-00000010.json'
-    >>> store.latest().state
-    {'epoch': 1}
+        >>> store = CheckpointStore("ram://run/checkpoints", keep=2)
+        >>> store.save(10, {"w": np.ones(3)}, {"epoch": 1})
+        'ram://run/checkpoints/ckpt-00000010.json'
+        >>> store.latest().state
+        {'epoch': 1}
     """
 
     def __init__(self, directory, keep=3):

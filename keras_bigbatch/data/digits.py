@@ -45,8 +45,10 @@ def digits_source(test_fraction=0.25, split_seed=0, train_examples=None, test_ex
     """The digits as an `ArraySource`: images float32 in [0, 1], (8, 8), 10 classes.
 
     Args:
-        test_fraction / split_seed: see `load_digits`.
-        train_examples / test_examples: keep only the first N of a split.
+        test_fraction: see `load_digits`.
+        split_seed: see `load_digits`.
+        train_examples: keep only the first N training examples.
+        test_examples: keep only the first N test examples.
     """
     train, test = load_digits(test_fraction, split_seed)
     return ArraySource("digits", take_examples(train, train_examples, "train_examples"),

@@ -267,8 +267,9 @@ def fashion_mnist_source(dir=None, train_examples=None, test_examples=None,  # n
         dir: folder of the IDX files (default: `$KERAS_BIGBATCH_FASHION_MNIST_DIR`,
             then /usr/share/datasets/fashion-mnist, then Keras's cache
             folder; see the module docstring).
-        train_examples / test_examples: keep only the first N examples of a
-            split (None = all; for smoke runs).
+        train_examples: keep only the first N training examples (None = all;
+            for smoke runs).
+        test_examples: keep only the first N test examples (None = all).
         download: download the files missing from the folder first
             (`--set data.download=true`; see `download_fashion_mnist`).
             Default False: never download.

@@ -83,7 +83,8 @@ def write_tfrecord_sample(directory, train_shards=4, validation_shards=2, exampl
 
     Args:
         directory: the folder (created if missing; local, `gs://`, `ram://`).
-        train_shards / validation_shards: shard counts (`-of-NNNNN`).
+        train_shards: the training split's shard count (`-of-NNNNN`).
+        validation_shards: the validation split's shard count.
         examples_per_shard: records per shard.
         num_classes: labels are 1..num_classes (<= 1000): each split's
             records take a seeded permutation of them in turn, so no label
@@ -168,7 +169,9 @@ def write_ilsvrc_tars(directory, synsets=2, images_per_synset=3, validation_imag
         images_per_synset: training JPEGs per synset.
         validation_images: validation JPEGs; image k (1-based) has the
             label TFDS's `validation_labels.txt` gives on line k.
-        size_range / noise / seed: as in `write_tfrecord_sample`.
+        size_range: as in `write_tfrecord_sample`.
+        noise: as in `write_tfrecord_sample`.
+        seed: as in `write_tfrecord_sample`.
 
     Returns:
         `{"train": path, "validation": path, "train_synsets": {file: synset},

@@ -35,8 +35,10 @@ class SyntheticSource(DataSource):
     Args:
         image_size: image side in pixels.
         num_classes: labels are drawn from `[0, num_classes)`.
-        train_examples / test_examples: the sizes the source reports (they
-            set steps per epoch and the evaluation pass).
+        train_examples: the training size the source reports (it sets steps
+            per epoch).
+        test_examples: the test size the source reports (it sets the
+            evaluation pass).
     """
 
     name = "synthetic"
@@ -109,8 +111,8 @@ def synthetic_source(image_size=224, num_classes=1000, train_examples=1_281_167,
 
     Example:
 
-    >>> data = get_source("synthetic", image_size=64, train_examples=1024)
-    >>> data.steps_per_epoch(256), data.dataset("train", 256).element_spec[0].shape
-    (4, TensorShape([256, 64, 64, 3]))
+        >>> data = get_source("synthetic", image_size=64, train_examples=1024)
+        >>> data.steps_per_epoch(256), data.dataset("train", 256).element_spec[0].shape
+        (4, TensorShape([256, 64, 64, 3]))
     """
     return SyntheticSource(image_size, num_classes, train_examples, test_examples)

@@ -81,10 +81,10 @@ def enable_multi_worker_fit():
 
     Example:
 
-    >>> enable_multi_worker_fit()  # once per process
-    True
-    >>> enable_multi_worker_fit()
-    False
+        >>> enable_multi_worker_fit()  # once per process
+        True
+        >>> enable_multi_worker_fit()
+        False
     """
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(

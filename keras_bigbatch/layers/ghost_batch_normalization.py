@@ -82,10 +82,14 @@ class GhostBatchNormalization(keras.layers.Layer):
         epsilon: small float > 0 added to the variance. Default 1e-3.
         center: add the learned offset `beta`. Default True.
         scale: multiply by the learned scale `gamma`. Default True.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer, beta_regularizer, gamma_regularizer,
-        beta_constraint, gamma_constraint: as in
-            `keras.layers.BatchNormalization`.
+        beta_initializer: as in `keras.layers.BatchNormalization`.
+        gamma_initializer: as in `keras.layers.BatchNormalization`.
+        moving_mean_initializer: as in `keras.layers.BatchNormalization`.
+        moving_variance_initializer: as in `keras.layers.BatchNormalization`.
+        beta_regularizer: as in `keras.layers.BatchNormalization`.
+        gamma_regularizer: as in `keras.layers.BatchNormalization`.
+        beta_constraint: as in `keras.layers.BatchNormalization`.
+        gamma_constraint: as in `keras.layers.BatchNormalization`.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -95,14 +99,14 @@ class GhostBatchNormalization(keras.layers.Layer):
 
     Example:
 
-    >>> layer = GhostBatchNormalization(virtual_batch_size=2)
-    >>> x = np.array([[0.0], [2.0], [10.0], [30.0]], "float32")
-    >>> # Ghost batches {0, 2} and {10, 30} are normalized separately:
-    >>> np.round(keras.ops.convert_to_numpy(layer(x, training=True)), 2)
-    array([[-1.  ],
-           [ 1.  ],
-           [-1.  ],
-           [ 1.  ]], dtype=float32)
+        >>> layer = GhostBatchNormalization(virtual_batch_size=2)
+        >>> x = np.array([[0.0], [2.0], [10.0], [30.0]], "float32")
+        >>> # Ghost batches {0, 2} and {10, 30} are normalized separately:
+        >>> np.round(keras.ops.convert_to_numpy(layer(x, training=True)), 2)
+        array([[-1.  ],
+               [ 1.  ],
+               [-1.  ],
+               [ 1.  ]], dtype=float32)
 
     References:
         Hoffer, Hubara & Soudry, "Train longer, generalize better: closing

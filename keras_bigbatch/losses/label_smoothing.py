@@ -27,13 +27,15 @@ class SparseCategoricalCrossentropy(keras.losses.Loss):
     Args:
         from_logits: predictions are logits (default True) or probabilities.
         label_smoothing: `e`, in [0, 1). Default 0.
-        name, reduction, dtype: as for `keras.losses.Loss`.
+        name: as for `keras.losses.Loss`.
+        reduction: as for `keras.losses.Loss`.
+        dtype: as for `keras.losses.Loss`.
 
     Example:
 
-    >>> loss = SparseCategoricalCrossentropy(label_smoothing=0.1)
-    >>> round(float(loss([0], [[2.0, 0.0]])), 4)
-    0.2269
+        >>> loss = SparseCategoricalCrossentropy(label_smoothing=0.1)
+        >>> round(float(loss([0], [[2.0, 0.0]])), 4)
+        0.2269
 
     References:
         Szegedy et al. 2016, "Rethinking the Inception Architecture for

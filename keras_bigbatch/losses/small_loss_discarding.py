@@ -44,11 +44,11 @@ class SmallLossDiscarding(keras.losses.Loss):
 
     Example:
 
-    >>> loss = SmallLossDiscarding("mean_squared_error", fraction=0.5)
-    >>> float(loss([[0.], [0.], [0.], [0.]], [[1.], [2.], [3.], [4.]]))
-    12.5
+        >>> loss = SmallLossDiscarding("mean_squared_error", fraction=0.5)
+        >>> float(loss([[0.], [0.], [0.], [0.]], [[1.], [2.], [3.], [4.]]))
+        12.5
 
-    (Squared errors 1, 4, 9, 16; the two smallest are dropped: (9 + 16) / 2.)
+        (Squared errors 1, 4, 9, 16; the two smallest are dropped: (9 + 16) / 2.)
 
     References:
         Gao & Zhong, section 3.1 ("Discarding small-loss samples") and

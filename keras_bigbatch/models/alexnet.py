@@ -129,15 +129,15 @@ def alexnet_bn(
 
     Example:
 
-    >>> import numpy as np
-    >>> from keras_bigbatch.models import alexnet_bn
-    >>> model = alexnet_bn((227, 227, 3), 1000)
-    >>> [model.get_layer(n).output.shape[1] for n in ("relu1", "pool1", "pool2", "pool5")]
-    [55, 27, 13, 6]
-    >>> model.get_layer("flatten").output.shape
-    (None, 9216)
-    >>> sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    62378344
+        >>> import numpy as np
+        >>> from keras_bigbatch.models import alexnet_bn
+        >>> model = alexnet_bn((227, 227, 3), 1000)
+        >>> [model.get_layer(n).output.shape[1] for n in ("relu1", "pool1", "pool2", "pool5")]
+        [55, 27, 13, 6]
+        >>> model.get_layer("flatten").output.shape
+        (None, 9216)
+        >>> sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        62378344
 
     References:
         You, Gitman & Ginsburg, "Large Batch Training of Convolutional

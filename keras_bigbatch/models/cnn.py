@@ -26,7 +26,10 @@ def small_cnn(
         num_classes: number of logits.
         filters: filters of each conv block. Default `(32, 64)`.
         dense_units: width of the hidden dense layer. Default 128.
-        normalization, virtual_batch_size, normalization_momentum, seed,
+        normalization: as in `mlp`.
+        virtual_batch_size: as in `mlp`.
+        normalization_momentum: as in `mlp`.
+        seed: as in `mlp`.
         name: as in `mlp`.
     """
     check_normalization(normalization, virtual_batch_size)

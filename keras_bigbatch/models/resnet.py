@@ -31,7 +31,10 @@ def small_resnet(
         num_classes: number of logits.
         blocks_per_stage: basic blocks per stage, >= 1. Default 1.
         filters: filters of each stage. Default `(16, 32, 64)`.
-        normalization, virtual_batch_size, normalization_momentum, seed,
+        normalization: as in `mlp`.
+        virtual_batch_size: as in `mlp`.
+        normalization_momentum: as in `mlp`.
+        seed: as in `mlp`.
         name: as in `mlp`.
 
     References:

@@ -96,13 +96,13 @@ def resnet50(
 
     Example:
 
-    >>> import numpy as np
-    >>> from keras_bigbatch.models import resnet50
-    >>> model = resnet50((224, 224, 3), 1000)
-    >>> sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    25557032
-    >>> model.get_layer("stage5_block3_out").output.shape
-    (None, 7, 7, 2048)
+        >>> import numpy as np
+        >>> from keras_bigbatch.models import resnet50
+        >>> model = resnet50((224, 224, 3), 1000)
+        >>> sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        25557032
+        >>> model.get_layer("stage5_block3_out").output.shape
+        (None, 7, 7, 2048)
 
     References:
         He, Zhang, Ren & Sun, "Deep Residual Learning for Image

@@ -53,8 +53,8 @@ class CBLR(LayerwiseOptimizer):
         epsilon: float > 0 added to |h|. Defaults to 1e-2.
         curvature_momentum: float in [0, 1), EMA factor of the Hessian
             diagonal estimates. Defaults to 0.9.
-        exclude_from_weight_decay, exclude_from_layer_adaptation: masks as
-            in `LayerwiseOptimizer`.
+        exclude_from_weight_decay: a mask as in `LayerwiseOptimizer`.
+        exclude_from_layer_adaptation: a mask as in `LayerwiseOptimizer`.
         **kwargs: Keras optimizer arguments.
 
     References:

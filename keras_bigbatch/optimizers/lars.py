@@ -54,14 +54,14 @@ class LARS(LayerwiseOptimizer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_bigbatch.optimizers import LARS
-    >>> w = keras.Variable(np.full((2, 2), 3.0, "float32"))
-    >>> opt = LARS(learning_rate=1.0, momentum=0.0, trust_coefficient=0.1)
-    >>> opt.apply([np.full((2, 2), 4.0, "float32")], [w])
-    >>> # ||w|| = 6, ||g|| = 8, lam = 0.1 * 6 / 8 = 0.075, w = 3 - 0.075 * 4
-    >>> round(float(w.numpy()[0, 0]), 6)
-    2.7
+        >>> import keras, numpy as np
+        >>> from keras_bigbatch.optimizers import LARS
+        >>> w = keras.Variable(np.full((2, 2), 3.0, "float32"))
+        >>> opt = LARS(learning_rate=1.0, momentum=0.0, trust_coefficient=0.1)
+        >>> opt.apply([np.full((2, 2), 4.0, "float32")], [w])
+        >>> # ||w|| = 6, ||g|| = 8, lam = 0.1 * 6 / 8 = 0.075, w = 3 - 0.075 * 4
+        >>> round(float(w.numpy()[0, 0]), 6)
+        2.7
 
     References:
         - You, Gitman & Ginsburg 2017, "Large Batch Training of Convolutional

@@ -59,14 +59,14 @@ class MCLR(LayerwiseOptimizer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_bigbatch.optimizers import MCLR
-    >>> w = keras.Variable(np.array([[1.0, -2.0, 4.0]], "float32"))
-    >>> opt = MCLR(learning_rate=0.5, epsilon=0.0)
-    >>> opt.apply([np.array([[0.5, 1.0, -0.25]], "float32")], [w])
-    >>> # median|w| = 2, median|g| = 0.5, R = 4, w = w - 0.5 * 4 * g
-    >>> w.numpy().tolist()
-    [[0.0, -4.0, 4.5]]
+        >>> import keras, numpy as np
+        >>> from keras_bigbatch.optimizers import MCLR
+        >>> w = keras.Variable(np.array([[1.0, -2.0, 4.0]], "float32"))
+        >>> opt = MCLR(learning_rate=0.5, epsilon=0.0)
+        >>> opt.apply([np.array([[0.5, 1.0, -0.25]], "float32")], [w])
+        >>> # median|w| = 2, median|g| = 0.5, R = 4, w = w - 0.5 * 4 * g
+        >>> w.numpy().tolist()
+        [[0.0, -4.0, 4.5]]
 
     References:
         - Gao & Zhong, "Towards understanding and improving large batch

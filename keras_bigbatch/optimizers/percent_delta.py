@@ -45,14 +45,14 @@ class PercentDelta(LayerwiseOptimizer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_bigbatch.optimizers import PercentDelta
-    >>> w = keras.Variable(np.array([[1.0, -2.0]], "float32"))
-    >>> opt = PercentDelta(learning_rate=0.1, epsilon=0.0)
-    >>> opt.apply([np.array([[0.5, 2.0]], "float32")], [w])
-    >>> # mean|g/w| = (0.5 + 1) / 2 = 0.75, P = 4/3, w = w - 0.1 * 4/3 * g
-    >>> np.round(w.numpy().astype(float), 4).tolist()
-    [[0.9333, -2.2667]]
+        >>> import keras, numpy as np
+        >>> from keras_bigbatch.optimizers import PercentDelta
+        >>> w = keras.Variable(np.array([[1.0, -2.0]], "float32"))
+        >>> opt = PercentDelta(learning_rate=0.1, epsilon=0.0)
+        >>> opt.apply([np.array([[0.5, 2.0]], "float32")], [w])
+        >>> # mean|g/w| = (0.5 + 1) / 2 = 0.75, P = 4/3, w = w - 0.1 * 4/3 * g
+        >>> np.round(w.numpy().astype(float), 4).tolist()
+        [[0.9333, -2.2667]]
 
     References:
         - Gao & Zhong, "Towards understanding and improving large batch

@@ -38,11 +38,11 @@ class BatchSizeSchedule:
 
     Example:
 
-    >>> schedule = BatchSizeSchedule({0: 128, 3: 640, 6: 3200})
-    >>> [schedule(e) for e in range(8)]
-    [128, 128, 128, 640, 640, 640, 3200, 3200]
-    >>> schedule.steps_per_epoch(60000, 7)
-    18
+        >>> schedule = BatchSizeSchedule({0: 128, 3: 640, 6: 3200})
+        >>> [schedule(e) for e in range(8)]
+        [128, 128, 128, 640, 640, 640, 3200, 3200]
+        >>> schedule.steps_per_epoch(60000, 7)
+        18
 
     References:
         Smith, Kindermans & Le 2018, "Don't decay the learning rate,

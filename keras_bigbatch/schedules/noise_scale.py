@@ -31,8 +31,8 @@ def noise_scale(learning_rate, dataset_size, batch_size, momentum=0.0):
 
     Example:
 
-    >>> round(noise_scale(0.1, 50000, 128, momentum=0.9), 3)
-    390.625
+        >>> round(noise_scale(0.1, 50000, 128, momentum=0.9), 3)
+        390.625
 
     References:
         Smith, Kindermans & Le 2018, section 2, eq. 6 (and eq. 7 with
@@ -57,8 +57,8 @@ def momentum_scaled_batch_size(batch_size, momentum, new_momentum):
 
     Example:
 
-    >>> momentum_scaled_batch_size(128, 0.9, 0.98)
-    640
+        >>> momentum_scaled_batch_size(128, 0.9, 0.98)
+        640
 
     References:
         Smith, Kindermans & Le 2018, section 5.3 ("Increasing the effective
@@ -164,13 +164,13 @@ def plan_batch_growth(regime, max_batch_size=None):
 
     Example:
 
-    >>> regime = Regime(batch_size=128, epochs=10, learning_rate=0.1,
-    ...                 boundaries=(3, 6, 8), decay=0.2)
-    >>> plan_batch_growth(regime).batch_size.boundaries
-    {0: 128, 3: 640, 6: 3200, 8: 16000}
-    >>> hybrid = plan_batch_growth(regime, max_batch_size=3200)
-    >>> hybrid.batch_size.boundaries, sorted(hybrid.learning_rates)
-    ({0: 128, 3: 640, 6: 3200}, [0, 8])
+        >>> regime = Regime(batch_size=128, epochs=10, learning_rate=0.1,
+        ...                 boundaries=(3, 6, 8), decay=0.2)
+        >>> plan_batch_growth(regime).batch_size.boundaries
+        {0: 128, 3: 640, 6: 3200, 8: 16000}
+        >>> hybrid = plan_batch_growth(regime, max_batch_size=3200)
+        >>> hybrid.batch_size.boundaries, sorted(hybrid.learning_rates)
+        ({0: 128, 3: 640, 6: 3200}, [0, 8])
 
     References:
         Smith, Kindermans & Le 2018, section 3 and Figure 1 ("decaying

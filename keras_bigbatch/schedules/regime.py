@@ -83,11 +83,11 @@ class Regime:
 
     Example:
 
-    >>> small = Regime(batch_size=128, epochs=10, learning_rate=0.1,
-    ...                boundaries=(6, 8))
-    >>> large = small.adapt(4096, learning_rate_rule="sqrt")
-    >>> large.epochs, large.boundaries, round(large.learning_rate, 3)
-    (320.0, (192.0, 256.0), 0.566)
+        >>> small = Regime(batch_size=128, epochs=10, learning_rate=0.1,
+        ...                boundaries=(6, 8))
+        >>> large = small.adapt(4096, learning_rate_rule="sqrt")
+        >>> large.epochs, large.boundaries, round(large.learning_rate, 3)
+        (320.0, (192.0, 256.0), 0.566)
     """
 
     def __init__(
@@ -281,18 +281,18 @@ class Regime:
 
         Example:
 
-        >>> regime = Regime(128, 10, 0.1, boundaries=(6, 8)).adapt(
-        ...     4096, dataset_size=60000)
-        >>> round(regime.epochs, 2), regime.total_steps(60000)
-        (334.29, 4680)
-        >>> regime.fit_arguments(60000)  # 360 * 13 = 4680
-        {'epochs': 360, 'steps_per_epoch': 13}
+            >>> regime = Regime(128, 10, 0.1, boundaries=(6, 8)).adapt(
+            ...     4096, dataset_size=60000)
+            >>> round(regime.epochs, 2), regime.total_steps(60000)
+            (334.29, 4680)
+            >>> regime.fit_arguments(60000)  # 360 * 13 = 4680
+            {'epochs': 360, 'steps_per_epoch': 13}
 
-        ```
-        train = make_dataset(x, y, regime.batch_size, repeat=True)
-        model.compile(optimizer=keras.optimizers.SGD(regime.to_schedule(len(x))), ...)
-        model.fit(train, **regime.fit_arguments(len(x)))
-        ```
+            ```
+            train = make_dataset(x, y, regime.batch_size, repeat=True)
+            model.compile(optimizer=keras.optimizers.SGD(regime.to_schedule(len(x))), ...)
+            model.fit(train, **regime.fit_arguments(len(x)))
+            ```
 
         Args:
             dataset_size: training examples in one pass, > 0.

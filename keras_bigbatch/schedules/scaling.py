@@ -32,10 +32,10 @@ def scale_learning_rate(
 
     Example:
 
-    >>> scale_learning_rate(0.1, 256, 8192, rule="linear")
-    3.2
-    >>> round(scale_learning_rate(0.1, 128, 4096, rule="sqrt"), 4)
-    0.5657
+        >>> scale_learning_rate(0.1, 256, 8192, rule="linear")
+        3.2
+        >>> round(scale_learning_rate(0.1, 128, 4096, rule="sqrt"), 4)
+        0.5657
 
     References:
         Hoffer, Hubara & Soudry 2017, "Train longer, generalize better",

@@ -30,9 +30,9 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    >>> lr = Warmup(0.4, warmup_steps=4)
-    >>> [float(lr(s)) for s in range(6)]
-    [0.0, 0.1, 0.2, 0.3, 0.4, 0.4]
+        >>> lr = Warmup(0.4, warmup_steps=4)
+        >>> [float(lr(s)) for s in range(6)]
+        [0.0, 0.1, 0.2, 0.3, 0.4, 0.4]
 
     References:
         Goyal et al. 2017, "Accurate, Large Minibatch SGD: Training ImageNet

@@ -148,13 +148,13 @@ class SearchSpace:
 
     Example:
 
-    >>> space = SearchSpace(config, optimizer="lars", base_learning_rate=(0.1, 2.0))
-    >>> space.get_config()["base_learning_rate_lars"], space.get_config()["optimizer"]
-    ((0.1, 2.0), 'lars')
-    >>> SearchSpace(config, num_replicas=2, ghost_batch_size=[48])   # batch 512
-    Traceback (most recent call last):
-    ValueError: Knob `ghost_batch_size` holds invalid value(s) [48]: a ghost batch must
-    divide every per-replica batch [256] ...
+        >>> space = SearchSpace(config, optimizer="lars", base_learning_rate=(0.1, 2.0))
+        >>> space.get_config()["base_learning_rate_lars"], space.get_config()["optimizer"]
+        ((0.1, 2.0), 'lars')
+        >>> SearchSpace(config, num_replicas=2, ghost_batch_size=[48])   # batch 512
+        Traceback (most recent call last):
+        ValueError: Knob `ghost_batch_size` holds invalid value(s) [48]: a ghost batch must
+        divide every per-replica batch [256] ...
     """
 
     def __init__(self, config, num_replicas=1, reference_batch_size=256, **knobs):

@@ -13,7 +13,8 @@ SmallLossDiscardingSchedule callback.
 Command:
     python -m studies.small_loss_discarding [--seed 1]  (~3 min on 2 cores)
     python -m studies.small_loss_discarding --size smoke (CI: digits)
-Writes results/studies/small_loss_discarding/results.json.
+Writes results/studies/small_loss_discarding/{results.json,results.png}:
+test accuracy per epoch, baseline against discarding, per batch size.
 """
 
 import argparse
@@ -36,7 +37,8 @@ def train(x, y, xt, yt, batch_size, fraction, epochs, seed):
                     learning_rate=0.1 * math.sqrt(batch_size / 128),
                     boundaries=(0.75 * epochs,), warmup_epochs=2 if epochs > 4 else 0)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    callbacks = []
+    curve = _study.test_accuracy_callback(xt, yt)
+    callbacks = [curve]
     if fraction:
         loss = SmallLossDiscarding(loss, fraction=fraction, epochs=epochs // 2)
         callbacks.append(SmallLossDiscardingSchedule())
@@ -45,10 +47,12 @@ def train(x, y, xt, yt, batch_size, fraction, epochs, seed):
     start = time.time()
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
                         callbacks=callbacks).history
+    seconds = time.time() - start
     return {"test_accuracy": _study.accuracy(model, xt, yt),
             "train_accuracy": history["accuracy"][-1],
             "train_accuracy_curve": history["accuracy"],
-            "seconds": time.time() - start}
+            "test_accuracy_curve": curve.curve,
+            "seconds": seconds}
 
 
 def main(argv=None):
@@ -70,7 +74,27 @@ def main(argv=None):
                 - results[f"batch {batch_size}, discard 0%"]["test_accuracy"])
         print(f"batch {batch_size}: discarding changes test accuracy by {100 * gain:+.2f} points")
     _study.save(results, args.out)
+    plot(results, batches, epochs, args.out)
     return results
+
+
+def plot(results, batches, epochs, folder):
+    """results.png: test accuracy per epoch, baseline vs discard, one panel per batch."""
+    figure, axes = _study.figure(columns=len(batches))
+    for axis, batch_size in zip(axes[0], batches):
+        for fraction, style in ((0.0, "o-"), (0.3, "s--")):
+            row = results[f"batch {batch_size}, discard {fraction:.0%}"]
+            curve = row["test_accuracy_curve"]
+            label = "baseline" if not fraction else f"discard {fraction:.0%}"
+            axis.plot([p["epoch"] for p in curve], [100 * p["test_accuracy"] for p in curve],
+                      style, markersize=3, label=f"{label} ({100 * row['test_accuracy']:.2f}%)")
+        axis.axvspan(0, epochs // 2, color="0.9", zorder=0)  # the epochs that discard
+        axis.set_title(f"batch {batch_size}", fontsize=9)
+        axis.set_xlabel("epoch (shaded: discarding on)")
+        axis.set_ylabel("test accuracy %")
+        axis.legend(fontsize=7)
+    _study.save_figure(figure, folder, f"Discarding the 30% smallest losses "
+                                       f"(seed {results['seed']})")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ of its updates.
 Command:
     python -m studies.smith_schedules [--seed 1]   (~1 min on 2 cores)
     python -m studies.smith_schedules --size smoke  (CI: digits)
-Writes results/studies/smith_schedules/results.json.
+Writes results/studies/smith_schedules/{results.json,results.png}: test
+accuracy against updates, and the batch size of every epoch, per schedule.
 """
 
 import argparse
@@ -55,8 +56,11 @@ def train(plan, x, y, xt, yt, seed, momentum=0.9):
                   metrics=["accuracy"])
     scheduler = BatchSizeScheduler(plan.batch_size)
     dataset = make_scheduled_dataset(x, y, scheduler, seed=seed)
+    curve = _study.test_accuracy_callback(xt, yt)  # after the scheduler's step-count fix
     start = time.time()
-    history = model.fit(dataset, epochs=plan.epochs, verbose=0, callbacks=[scheduler]).history
+    history = model.fit(dataset, epochs=plan.epochs, verbose=0,
+                        callbacks=[scheduler, curve]).history
+    seconds = time.time() - start
     return {
         "test_accuracy": _study.accuracy(model, xt, yt),
         "train_accuracy": history["accuracy"][-1],
@@ -64,7 +68,8 @@ def train(plan, x, y, xt, yt, seed, momentum=0.9):
         "planned_updates": plan.updates(len(x)),
         "batch_sizes": history["batch_size"],
         "noise_scale": [plan.noise_scale(e, len(x), momentum) for e in range(plan.epochs)],
-        "seconds": time.time() - start,
+        "test_accuracy_curve": curve.curve,
+        "seconds": seconds,
     }
 
 
@@ -87,7 +92,31 @@ def main(argv=None):
         print(f"{name} - decay: {100 * (row['test_accuracy'] - decay['test_accuracy']):+.2f} "
               f"points with {100 * row['updates'] / decay['updates']:.0f}% of the updates")
     _study.save(results, args.out)
+    plot(results, args.out)
     return results
+
+
+def plot(results, folder):
+    """results.png: test accuracy vs updates (left), batch size per epoch (right)."""
+    figure, axes = _study.figure(columns=2)
+    accuracy_axis, batch_axis = axes[0]
+    names = [name for name in ("decay", "increase", "hybrid") if name in results]
+    for name, style in zip(names, ("o-", "s-", "^--")):
+        row = results[name]
+        curve = row["test_accuracy_curve"]
+        accuracy_axis.plot([p["updates"] for p in curve], [100 * p["test_accuracy"] for p in curve],
+                           style, markersize=3, label=f"{name} ({100 * row['test_accuracy']:.2f}%)")
+        sizes = row["batch_sizes"] + row["batch_sizes"][-1:]  # the last epoch's step drawn too
+        batch_axis.step(range(len(sizes)), sizes, style[1:], where="post", label=name)
+    accuracy_axis.set_xlabel("updates")
+    accuracy_axis.set_ylabel("test accuracy % (epoch ends)")
+    accuracy_axis.legend(fontsize=7)
+    batch_axis.set_yscale("log")
+    batch_axis.set_xlabel("epoch")
+    batch_axis.set_ylabel("global batch size")
+    batch_axis.legend(fontsize=7)
+    _study.save_figure(figure, folder, f"Smith et al.: decay the rate or grow the batch "
+                                       f"(seed {results['seed']})")
 
 
 if __name__ == "__main__":

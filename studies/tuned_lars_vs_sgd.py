@@ -22,7 +22,9 @@ Seeds 0 and 1 seed both the runs and the tuner.
 Command:
     python -m studies.tuned_lars_vs_sgd [--trials 12] [--seeds 0,1]   (~40 min, 2 cores)
     python -m studies.tuned_lars_vs_sgd --size smoke                  (CI: seconds)
-Writes results/studies/tuned_lars_vs_sgd/results.json.
+Writes results/studies/tuned_lars_vs_sgd/{results.json,results.png}: every
+trial's validation accuracy against its learning rate at the large batch, per
+optimizer, with SGD-SB's validation accuracy as a reference line.
 """
 
 import argparse
@@ -77,6 +79,7 @@ def main(argv=None):
                 "global_batch_size": base["schedule"]["batch_size"],
                 "test_accuracy": summary["best_test_accuracy"], "val_accuracy": best["score"],
                 "best_values": best["values"], "completed": summary["completed"],
+                "trials": trials_of(tuner, hypermodel),
                 "wall_time_s": time.perf_counter() - began})
             _study.save(results, args.out)
     print("\nseed  search                       batch  val     test    wall")
@@ -84,8 +87,66 @@ def main(argv=None):
         print(f"{row['seed']:<5} {row['search']:<28} {row['global_batch_size']:<6} "
               f"{row['val_accuracy']:.4f}  {row['test_accuracy']:.4f}  {row['wall_time_s']:.0f}s")
     _study.save(results, args.out)
+    plot(results, args.out)
     return results
 
+
+def trials_of(tuner, hypermodel):
+    """Every completed trial: its learning rate at the run's batch (the
+    schedule's peak rate) and its best validation accuracy."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        if trial.status == "COMPLETED" and trial.score is not None:
+            schedule = hypermodel.trial_config(trial.hyperparameters)["schedule"]
+            rows.append({"trial_id": trial.trial_id, "learning_rate": schedule["learning_rate"],
+                         "val_accuracy": trial.score})
+    return rows
+
+
+def plot(results, folder):
+    """results.png: each trial's val accuracy vs its learning rate, one panel
+    per optimizer (their rates differ by 10x), SGD-SB's as a dotted line. The
+    y axis spans 8 points below SGD-SB; a trial below that (a diverged one)
+    is drawn as a triangle at the bottom."""
+    from matplotlib import ticker
+
+    searches = ("tuned LARS", "tuned SGD")
+    figure, axes = _study.figure(columns=len(searches))
+    markers = dict(zip(results["seeds"], "os^D"))
+    references = [100 * r["val_accuracy"] for r in results["rows"] if r["search"].startswith("SGD")]
+    low = int(min(references)) - 8
+    for axis, search in zip(axes[0], searches):
+        below = 0
+        for row in results["rows"]:
+            if row["search"].startswith("SGD-SB"):
+                axis.axhline(100 * row["val_accuracy"], color="0.4", linestyle=":",
+                             label=f"SGD-SB (batch 128), seed {row['seed']}")
+            if row["search"] != search:
+                continue
+            rates = [t["learning_rate"] for t in row["trials"]]
+            scores = [100 * t["val_accuracy"] for t in row["trials"]]
+            inside = [(r, v) for r, v in zip(rates, scores) if v >= low]
+            outside = [r for r, v in zip(rates, scores) if v < low]
+            below += len(outside)
+            axis.plot(*zip(*inside), markers.get(row["seed"], "o"), linestyle="none",
+                      markersize=4, label=f"trials, seed {row['seed']}")
+            if outside:
+                axis.plot(outside, [low - 0.5] * len(outside), "v", color="C3",
+                          linestyle="none", markersize=5)
+        if below:
+            axis.plot([], [], "v", color="C3", linestyle="none", label=f"{below} below {low}%")
+        axis.set_xscale("log")
+        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+        axis.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+        axis.set_ylim(low - 1, max(references) + 1.5)
+        batch = next(r["global_batch_size"] for r in results["rows"] if r["search"] == search)
+        axis.set_title(f"{search}, batch {batch}", fontsize=9)
+        axis.set_xlabel("peak learning rate")
+        axis.set_ylabel("best validation accuracy % of the trial")
+        axis.legend(fontsize=7, loc="center right")
+    _study.save_figure(figure, folder, "Random search, "
+                                       f"{results['trials_per_search']} trials per optimizer")
 
 if __name__ == "__main__":
     main()

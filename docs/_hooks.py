@@ -8,10 +8,15 @@
   module (`_recipe_pages.py`), the API pages from each module's `__all__`
   (`_api_pages.py`), so a new recipe or a new public name gets its page
   without an edit here.
+- `on_post_build`: MathJax 2.7 is copied into the site from the
+  `jupyter-server-mathjax` wheel (the `docs` extra), so the formulas render
+  with no network: the site works offline, and the browser test sees them.
 """
 
+import importlib.util
 import os
 import pathlib
+import shutil
 import sys
 import tomllib
 
@@ -70,3 +75,20 @@ def on_files(files, config):
     for path, text in _pages.items():
         files.append(File.generated(config, path, content=text))
     return files
+
+
+MATHJAX_FOLDER = "assets/mathjax"  # in the built site; mkdocs.yml's extra_javascript loads it
+
+
+def mathjax_static():
+    """The folder of MathJax 2.7 that the `jupyter-server-mathjax` wheel ships."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None:
+        raise RuntimeError("the docs site renders formulas with MathJax from the "
+                           "jupyter-server-mathjax package: pip install -e '.[docs]'")
+    return pathlib.Path(spec.origin).parent / "static"
+
+
+def on_post_build(config):
+    shutil.copytree(mathjax_static(), pathlib.Path(config["site_dir"]) / MATHJAX_FOLDER,
+                    ignore=shutil.ignore_patterns("localization"), dirs_exist_ok=True)

@@ -30,6 +30,49 @@ Command:
 from keras_bigbatch.schedules import Regime
 from keras_bigbatch.schedules import scale_learning_rate
 
+# The published hyperparameters this recipe follows, for its page
+# (docs/_hooks.py renders them beside the recipe's values).
+PUBLISHED = {
+    "source": ("No publication trains this setting (an MLP on Fashion-MNIST). The LARS rows "
+               "take You, Gitman & Ginsburg 2017's settings for AlexNet-BN on ImageNet "
+               "(arXiv:1708.03888; seed slides; co-author Ginsburg's borisgin/nvcaffe "
+               "models/alexnet_bn/solver_8K.prototxt); Gao & Zhong (seed paper, sec. 4.2, "
+               "Fig. 16) compare MCLR with LARS at batch 1024 on ResNet-18 and CIFAR-10 and "
+               "give no other hyperparameter; Lamb, PercentDelta and the SGD rows have no "
+               "published values here"),
+    "runs": {
+        "LARS": {
+            "optimizer.momentum": (0.9, "You et al.'s LARS tables"),
+            "optimizer.trust_coefficient": (0.001, "nvcaffe solver_8K larc_eta (the slides do "
+                                                   "not give rho)"),
+            "optimizer.weight_decay": (5e-4, "You et al.'s AlexNet-BN (slides' SGD table, "
+                                             "nvcaffe solver_8K)"),
+            "schedule.warmup_epochs": (2, "You et al.'s AlexNet-BN LARS rows"),
+            "schedule.polynomial_power": (2.0, "nvcaffe solver_8K: poly, power 2"),
+        },
+        "LARS-1024": {
+            "schedule.batch_size": (1024, "Gao & Zhong's LARS against MCLR (Fig. 16)"),
+            "optimizer.momentum": (0.9, "You et al.'s LARS tables"),
+            "optimizer.trust_coefficient": (0.001, "nvcaffe solver_8K larc_eta (the slides do "
+                                                   "not give rho)"),
+            "optimizer.weight_decay": (5e-4, "You et al.'s AlexNet-BN (slides' SGD table, "
+                                             "nvcaffe solver_8K)"),
+            "schedule.warmup_epochs": (2, "You et al.'s AlexNet-BN LARS rows"),
+            "schedule.polynomial_power": (2.0, "nvcaffe solver_8K: poly, power 2"),
+        },
+        "MCLR-1024": {
+            "schedule.batch_size": (1024, "Gao & Zhong's MCLR against LARS (Fig. 16)"),
+        },
+    },
+    "accuracy": {
+        "LARS": ("no published figure for this setting; You et al.: AlexNet-BN on ImageNet "
+                 "at batch 4096, 60.4% top-1 (slides)"),
+        "MCLR-1024": ("Gao & Zhong: training accuracy close to LARS's at batch 1024, "
+                      "'the discrepancy is negligibly small' (Fig. 16, no figure given); "
+                      "below LARS at larger batches (sec. 4.2)"),
+    },
+}
+
 
 def get_config(size="default"):
     # Defaults.

@@ -64,6 +64,43 @@ Command:
 from keras_bigbatch.recipes import _imagenet
 from keras_bigbatch.schedules import Regime
 
+# The published hyperparameters this recipe follows, for its page
+# (docs/_hooks.py renders them beside the recipe's values).
+PUBLISHED = {
+    "source": ("MLPerf Training v1.0 closed division, Google's ResNet-50 on TPU v4-4096 "
+               "(mlcommons/training_results_v1.0, Google/benchmarks/resnet/implementations/: "
+               "tpu-v4-4096-TF/run_and_time.sh, resnet-preview-TF-tpu-v4-4096/lars_util.py and "
+               "resnet_model.py; Google/results/tpu-v4-4096-TF/resnet/result_0..4.txt)"),
+    "runs": {
+        "LARS-32K": {
+            "schedule.batch_size": (32768, "--train_batch_size=32768"),
+            "schedule.learning_rate": (29.0, "--lars_base_learning_rate=29"),
+            "schedule.epochs": (60, "--train_steps=2355 = 60.2 epochs of 39.1 steps; every "
+                                    "result log reaches 75.9% at epoch 60"),
+            "schedule.warmup_epochs": (18, "--lars_warmup_epochs=18, linear from 0"),
+            "schedule.polynomial_power": (2.0, "poly decay over train_steps - warm-up steps + 1 "
+                                               "= 1653 steps (result log)"),
+            "schedule.end_learning_rate": (1e-4, "lars_util.py end_lr"),
+            "optimizer.momentum": (0.929, "--momentum=0.929"),
+            "optimizer.weight_decay": (1e-4, "--weight_decay=0.0001, inside LARS; skip_list "
+                                             "batch_normalization and bias"),
+            "optimizer.trust_coefficient": (0.001, "tf.contrib LARSOptimizer's default eeta "
+                                                   "(lars_util.py passes none)"),
+            "optimizer.epsilon": (0.0, "--lars_epsilon=0"),
+            "loss.label_smoothing": (0.1, "--label_smoothing=0.1"),
+            "model.virtual_batch_size": (64, "model_bn_span 64: BN over 4 replicas x 16 "
+                                             "(--distributed_group_size=4)"),
+            "model.normalization_momentum": (0.9, "resnet_model.py batch_norm_decay"),
+            "model.normalization_epsilon": (1e-5, "resnet_model.py batch_norm_epsilon"),
+            "model.zero_init_last_gamma": (True, "resnet_model.py: init_zero=True on each "
+                                                 "block's last BN"),
+            "data.image_size": 224,
+        },
+    },
+    "accuracy": {"LARS-32K": ("75.91-76.00% top-1 at epoch 60 in the 5 result logs "
+                              "(75.94% in result_0.txt), the 75.9% target")},
+}
+
 # The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`).
 MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS,
                  "hardware": _imagenet.RESNET50_GPUS + _imagenet.RESNET50_TPUS}

@@ -63,6 +63,36 @@ Command:
 from keras_bigbatch.recipes import _imagenet
 from keras_bigbatch.schedules import Regime
 
+# The published hyperparameters this recipe follows, for its page
+# (docs/_hooks.py renders them beside the recipe's values).
+PUBLISHED = {
+    "source": ("Smith, Kindermans & Le 2018 (arXiv:1711.00489; seed slides) for the rule, "
+               "a decay of the rate becomes a batch increase at the same noise scale "
+               "g = lr N / (B (1 - m)); the regime grown is Goyal et al. 2017's "
+               "(arXiv:1706.02677, sec. 5.1-5.2)"),
+    "runs": {
+        "grow-batch": {
+            "schedule.batch_size": (8192, "Goyal et al.'s 8k regime, the starting batch"),
+            "schedule.learning_rate": (3.2, "Goyal et al.: 0.1 x 8192 / 256"),
+            "schedule.epochs": (90, "Goyal et al."),
+            "schedule.boundaries": ([30, 60, 80], "Goyal et al.'s decays, each a batch increase "
+                                                  "x10 in Smith et al.'s rule"),
+            "schedule.warmup_epochs": (5, "Goyal et al.'s gradual warm-up"),
+            "schedule.warmup_learning_rate": (0.1, "Goyal et al."),
+            "optimizer.momentum": (0.9, "Goyal et al. (Nesterov there)"),
+            "optimizer.weight_decay": (1e-4, "Goyal et al., not on BN's gamma and beta"),
+            "model.virtual_batch_size": (32, "Goyal et al.'s BN over n = 32"),
+            "batch_growth.max_batch_size": (65536, "Smith et al.'s largest batch, for "
+                                                   "Inception-ResNet-V2 (slides); here 8192 / 0.1 "
+                                                   "so that the first decay is one increase"),
+        },
+    },
+    "accuracy": {"grow-batch": ("Smith et al.: Inception-ResNet-V2 at 77% top-1 in under "
+                                "2,500 updates with batches of 65,536 (slides); ResNet-50 at "
+                                "76.1% top-1 in under 30 minutes (abstract); the 8k regime "
+                                "itself: 76.26% (Goyal et al., Table 1)")},
+}
+
 # The docstring's micro-batch table (`train --help`; `recipes/_imagenet.py`); no
 # TPU rows: batch growth changes the batch shape, which TPUs refuse.
 MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS, "hardware": _imagenet.RESNET50_GPUS}

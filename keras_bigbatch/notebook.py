@@ -78,6 +78,7 @@ def check_parameters(**parameters):
 
         >>> EPOCHS = "10"                      # as an injected override might set it
         >>> check_parameters(EPOCHS=(EPOCHS, int))
+        Traceback (most recent call last):
         TypeError: Notebook parameter EPOCHS must be an int. Received: EPOCHS='10'
 
     Raises:

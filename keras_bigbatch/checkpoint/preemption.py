@@ -28,6 +28,7 @@ class PreemptionWatch:
 
     Example:
 
+        >>> import os, signal
         >>> with PreemptionWatch() as watch:
         ...     os.kill(os.getpid(), signal.SIGTERM)
         ...     watch.requested

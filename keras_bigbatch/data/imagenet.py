@@ -158,14 +158,16 @@ def imagenet2012_source(dir=None, image_size=224, area_range=(0.08, 1.0),  # noq
 
     Example:
 
-    ```
-    $ python -m keras_bigbatch.data.imagenet_sample /tmp/imagenet_sample
-    >>> data = get_source("imagenet2012", dir="/tmp/imagenet_sample", image_size=64)
-    >>> data
-    ImageNetSource(name='imagenet2012', train=32, test=16, classes=1000)
-    >>> data.dataset("train", 8).element_spec[0]
-    TensorSpec(shape=(8, 64, 64, 3), dtype=tf.uint8, name=None)
-    ```
+        Tiny shards in format (a), as `python -m
+        keras_bigbatch.data.imagenet_sample imagenet_sample` writes them:
+
+        >>> from keras_bigbatch.data import get_source, write_tfrecord_sample
+        >>> _ = write_tfrecord_sample("imagenet_sample")
+        >>> data = get_source("imagenet2012", dir="imagenet_sample", image_size=64)
+        >>> data
+        ImageNetSource(name='imagenet2012', train=32, test=16, classes=1000)
+        >>> data.dataset("train", 8).element_spec[0]
+        TensorSpec(shape=(8, 64, 64, 3), dtype=tf.uint8, name=None)
 
     References:
         tensorflow/tpu, models/official/resnet/resnet_preprocessing.py

@@ -111,6 +111,7 @@ def synthetic_source(image_size=224, num_classes=1000, train_examples=1_281_167,
 
     Example:
 
+        >>> from keras_bigbatch.data import get_source
         >>> data = get_source("synthetic", image_size=64, train_examples=1024)
         >>> data.steps_per_epoch(256), data.dataset("train", 256).element_spec[0].shape
         (4, TensorShape([256, 64, 64, 3]))

@@ -103,10 +103,10 @@ class GhostBatchNormalization(keras.layers.Layer):
         >>> x = np.array([[0.0], [2.0], [10.0], [30.0]], "float32")
         >>> # Ghost batches {0, 2} and {10, 30} are normalized separately:
         >>> np.round(keras.ops.convert_to_numpy(layer(x, training=True)), 2)
-        array([[-1.  ],
-               [ 1.  ],
-               [-1.  ],
-               [ 1.  ]], dtype=float32)
+        array([[-1.],
+               [ 1.],
+               [-1.],
+               [ 1.]], dtype=float32)
 
     References:
         Hoffer, Hubara & Soudry, "Train longer, generalize better: closing

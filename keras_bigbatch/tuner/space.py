@@ -148,6 +148,9 @@ class SearchSpace:
 
     Example:
 
+        >>> config = {"data": {"source": "digits"},
+        ...           "model": {"name": "mlp", "normalization": "batch"},
+        ...           "schedule": {"batch_size": 512, "epochs": 10}}
         >>> space = SearchSpace(config, optimizer="lars", base_learning_rate=(0.1, 2.0))
         >>> space.get_config()["base_learning_rate_lars"], space.get_config()["optimizer"]
         ((0.1, 2.0), 'lars')

@@ -9,6 +9,7 @@ headless Chromium (Debian's `chromium`) renders the home page with a link
 to each task a newcomer comes for.
 """
 
+import fcntl
 import importlib
 import os
 import pathlib
@@ -25,8 +26,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "docs"))
 import _api_pages  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("docs_site")
-
 # What a newcomer looks for, and the page that answers it (one click from home).
 TASKS = {
     "LARS with GhostBatchNormalization in my own compile/fit": "getting-started/",
@@ -37,13 +36,28 @@ TASKS = {
 }
 
 
-@pytest.fixture(scope="session")  # one build per worker, whatever runs between
-def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("site")
+def _build(folder):
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(folder)],
                            cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert build.returncode == 0, build.stderr[-6000:]
+    (folder / ".built").touch()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    # One build per test run: pytest-xdist's workers of one run share it (under
+    # a lock; xdist_group does not keep a module on one worker with pytest 9).
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        folder = tmp_path_factory.mktemp("site")
+        _build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / f"site-{run}"
+    with open(tmp_path_factory.getbasetemp().parent / f"site-{run}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            _build(folder)
     return folder
 
 

@@ -42,6 +42,18 @@ def _format(value):
     return f"{value}"
 
 
+def _optimizer(config):
+    """The optimizer's name; a layer-wise one with every variable excluded from
+    adaptation is plain momentum SGD, and says so."""
+    optimizer = config["optimizer"]
+    excluded = optimizer.get("exclude_from_layer_adaptation")
+    if isinstance(excluded, str):
+        excluded = [excluded]
+    if excluded and ".*" in excluded:
+        return f"sgd ({optimizer['name']}, nothing adapted)"
+    return optimizer["name"]
+
+
 def _runs_table(configs, expected):
     rows = ["| run | global batch | epochs | optimizer, peak rate (warm-up epochs) | "
             "normalization | expected at full size |", "|---|---|---|---|---|---|"]
@@ -53,7 +65,7 @@ def _runs_table(configs, expected):
         checks = "; ".join(f"{key} in [{low:g}, {high:g}]"
                            for key, (low, high) in expected.get(config["name"], {}).items())
         rows.append(f"| {config['name']} | {schedule['batch_size']} | {_format(schedule['epochs'])}"
-                    f" | {config['optimizer']['name']} {_format(schedule['learning_rate'])} "
+                    f" | {_optimizer(config)} {_format(schedule['learning_rate'])} "
                     f"({_format(schedule.get('warmup_epochs', 0))}) | {norm or '-'} | "
                     f"{checks or '-'} |")
     return "\n".join(rows)
@@ -64,24 +76,33 @@ def _published_table(module, configs):
     if published is None:
         return "This recipe states no published hyperparameters.\n"
     by_name = {config["name"]: config for config in configs}
-    rows = ["| run | setting | this recipe | published | |", "|---|---|---|---|---|"]
-    for run, values in published.get("runs", {}).items():
+    runs = published.get("runs", {})
+    tables = []
+    for run, values in runs.items():
+        rows = ["| setting | this recipe | published | where the source states it |",
+                "|---|---|---|---|"]
         for key, value in values.items():
             value, note = value if isinstance(value, tuple) and len(value) == 2 and isinstance(
                 value[1], str) else (value, "")
             ours = _value(by_name[run], key)
-            same = _format(ours) == _format(value)
-            flag = "" if same else "**differs**"
-            rows.append(f"| {run} | `{key}` | {_format(ours)} | {_format(value)} | "
+            flag = "" if _format(ours) == _format(value) else "**differs**"
+            rows.append(f"| `{key}` | {_format(ours)} | {_format(value)} | "
                         f"{'; '.join(t for t in (flag, note) if t)} |")
+        # One table per run (a heading each when there are several): the
+        # setting column keeps its width.
+        tables.append((f"### {run}\n\n" if len(runs) > 1 else "") + "\n".join(rows) + "\n")
     text = f"Source: {published['source']}\n\n"
-    if len(rows) > 2:
-        text += "\n".join(rows) + "\n"
+    text += "\n".join(tables)
     accuracy = published.get("accuracy", {})
     if accuracy:
         text += "\nPublished results: " + "; ".join(f"{run}: {result}"
                                                    for run, result in accuracy.items()) + ".\n"
     return text
+
+
+def _wrapped(flags):
+    """`flags` with each `--set` on its own continued line (the page stays narrow)."""
+    return flags.replace(" --set ", " \\\n    --set ")
 
 
 def _commands(name, module, configs):
@@ -97,7 +118,7 @@ def _commands(name, module, configs):
             flags = micro_batches._flags(strategy, bound, chosen)
             flags = "" if flags == "(no flag)" else " " + flags
             ks = "; ".join(f"{c['name']}: {micro_batches.passes(c, replicas)}" for c in chosen)
-            lines.append(f"# {hardware}: {ks}\n{base}{flags}")
+            lines.append(f"# {hardware}: {ks}\n{base}{_wrapped(flags)}")
         intro = (f"What fits is an estimate, not measured: {declared['fits']}. "
                  "`keras-bigbatch train --help` prints the same rows.\n\n")
     else:

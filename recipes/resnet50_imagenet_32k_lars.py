@@ -75,8 +75,9 @@ PUBLISHED = {
         "LARS-32K": {
             "schedule.batch_size": (32768, "--train_batch_size=32768"),
             "schedule.learning_rate": (29.0, "--lars_base_learning_rate=29"),
-            "schedule.epochs": (60, "--train_steps=2355 = 60.2 epochs of 39.1 steps; every "
-                                    "result log reaches 75.9% at epoch 60"),
+            "schedule.epochs": (60.23, "--train_steps=2355 updates = 60.23 epochs of "
+                                       "N/B = 39.098 (ours: 60 x 39 = 2340); every result log "
+                                       "reaches 75.9% at epoch 60"),
             "schedule.warmup_epochs": (18, "--lars_warmup_epochs=18, linear from 0"),
             "schedule.polynomial_power": (2.0, "poly decay over train_steps - warm-up steps + 1 "
                                                "= 1653 steps (result log)"),

@@ -119,6 +119,11 @@ def _commands(name, module, configs):
             flags = "" if flags == "(no flag)" else " " + flags
             ks = "; ".join(f"{c['name']}: {micro_batches.passes(c, replicas)}" for c in chosen)
             lines.append(f"# {hardware}: {ks}\n{base}{_wrapped(flags)}")
+        if not any(strategy == "tpu" for _, strategy, _, _ in declared["hardware"]):
+            lines.append("# TPU: refused, " + ("a growing batch changes shapes, which a TPU "
+                                                "compiles fixed" if any(
+                c.get("batch_growth", {}).get("enabled") for c in configs)
+                else "no TPU row is declared for this recipe"))
         intro = (f"What fits is an estimate, not measured: {declared['fits']}. "
                  "`keras-bigbatch train --help` prints the same rows.\n\n")
     else:
@@ -138,7 +143,7 @@ def _commands(name, module, configs):
     return intro + "```bash\n" + "\n".join(lines) + "\n```\n"
 
 
-def _smoke(name):
+def _smoke(name, configs):
     if not FIGURES.exists():
         return "No smoke figures recorded yet: run `python scripts/recipe_smoke_figures.py`.\n"
     figures = json.loads(FIGURES.read_text())
@@ -150,8 +155,12 @@ def _smoke(name):
     rows = ["| run | " + " | ".join(fields) + " |", "|---" * (len(fields) + 1) + "|"]
     for run, values in recipe["runs"].items():
         rows.append(f"| {run} | " + " | ".join(_format(values.get(f, "")) for f in fields) + " |")
+    command = figures["command"].format(recipe=name)
+    if not any(config["data"].get("source") == "imagenet2012" for config in configs):
+        # The ImageNet sample folder is only read by the ImageNet recipes.
+        command = command.replace("KERAS_BIGBATCH_IMAGENET_DIR=SAMPLE ", "").split(" (SAMPLE")[0]
     return (f"Measured {figures['measured']} at commit `{figures['commit']}` on "
-            f"{figures['machine']} (`{figures['command'].format(recipe=name)}`; "
+            f"{figures['machine']} (`{command}`; "
             f"{recipe['wall_s']:.0f} s in all). Smoke sizes train a few steps on tiny or "
             "generated data: they check that the recipe runs, not its accuracy.\n\n"
             + "\n".join(rows) + "\n")
@@ -188,7 +197,7 @@ def page(name, repo_url):
         "## Commands\n",
         _commands(name, module, configs),
         "## Smoke figures\n",
-        _smoke(name),
+        _smoke(name, configs),
         "## The recipe's docstring\n",
         docstring_markdown(rest.strip("\n")) + "\n",
     ])

@@ -18,7 +18,7 @@ for the whole table.
 
 Command:
     keras-bigbatch train generalization_gap            (bash scripts/demo.sh)
-    keras-bigbatch train generalization_gap --size smoke   (CI, ~1 minute)
+    keras-bigbatch train generalization_gap --size smoke   (CI, ~30 s)
 """
 
 from keras_bigbatch.schedules import Regime

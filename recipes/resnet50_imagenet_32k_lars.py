@@ -6,7 +6,8 @@ log, mlcommons/training_results_v1.0, Google/benchmarks/resnet): base
 learning rate 29.0, 18 warm-up epochs, momentum 0.929, weight decay 1e-4,
 label smoothing 0.1, polynomial (power 2) decay to 1e-4, BN statistics over
 64 examples, reaching the 75.9% top-1 target at epoch ~60 (figures from
-../shared/notes/imagenet-sources.md, gathered from the submission). You,
+the submission's run_and_time.sh, lars_util.py and result logs; PUBLISHED
+below names each one). You,
 Gitman & Ginsburg 2017 (arXiv:1708.03888) introduced LARS with a poly(2)
 schedule.
 

@@ -81,9 +81,8 @@ def enable_multi_worker_fit():
 
     Example:
 
-        >>> enable_multi_worker_fit()  # once per process
-        True
-        >>> enable_multi_worker_fit()
+        >>> first = enable_multi_worker_fit()  # True if this call installed it
+        >>> enable_multi_worker_fit()          # installed already: nothing to do
         False
     """
     if keras.backend.backend() != "tensorflow":

@@ -22,6 +22,28 @@ schedule.
         keep 64 whatever the replica count, so 32768 / replicas must be a
         multiple of 64: at most 512 replicas)
 
+Where this recipe is not that run yet (measured against a numpy
+transcription of the submission's `lars_util.py` `poly_rate_schedule` and
+`resnet_main.py`, mlcommons/training_results_v1.0 at commit 50619b5d,
+Google/benchmarks/resnet/implementations/resnet-preview-TF-tpu-v4-4096/;
+flags from tpu-v4-4096-TF/run_and_time.sh):
+
+    the run:  2355 updates (--train_steps); epoch = t / (N / B) as a float,
+              N / B = 39.098; warm-up lr = 29 t / (18 N / B) while that
+              epoch <= 18 (t <= 703); then poly(2) on max(1, t - 703) over
+              2355 - 703 + 1 = 1653 steps; the peak 29 and the end 1e-4 are
+              never reached exactly
+    this:     60 x 39 = 2340 updates; warm-up over round(18 x 39) = 702
+              steps; poly(2) over 2340 - 702 = 1638 steps
+    lr at t:  1: 0.04131 vs the run's 0.04121; 1500: 7.627 vs 7.777 (-1.9%);
+              2339 (our last): 1.1e-4 vs 3.2e-3; largest relative gap 97%,
+              at our last update
+    also:     the run zero-initializes each residual block's last BN gamma
+              (resnet_model.py, init_zero=True); this recipe does not
+
+The LARS update itself (trust ratio, exclusions, weight decay inside the
+optimizer) follows the run's TensorFlow contrib `LARSOptimizer`.
+
 Hardware and wall time: a TPU pod slice of at most 512 cores (see the BN
 note) holds the batch in one pass from 32768 / 128 = 256 v3 cores on (a
 v3-256; a v3-128 micro-batches with k = 2): at ~700 images/s per core (an

@@ -22,24 +22,28 @@ schedule.
         keep 64 whatever the replica count, so 32768 / replicas must be a
         multiple of 64: at most 512 replicas)
 
-Where this recipe is not that run yet (measured against a numpy
-transcription of the submission's `lars_util.py` `poly_rate_schedule` and
-`resnet_main.py`, mlcommons/training_results_v1.0 at commit 50619b5d,
-Google/benchmarks/resnet/implementations/resnet-preview-TF-tpu-v4-4096/;
-flags from tpu-v4-4096-TF/run_and_time.sh):
+Step for step as that run (mlcommons/training_results_v1.0 at commit
+50619b5d, Google/benchmarks/resnet/implementations/
+resnet-preview-TF-tpu-v4-4096/lars_util.py `poly_rate_schedule` and
+resnet_main.py; flags from tpu-v4-4096-TF/run_and_time.sh):
 
-    the run:  2355 updates (--train_steps); epoch = t / (N / B) as a float,
-              N / B = 39.098; warm-up lr = 29 t / (18 N / B) while that
-              epoch <= 18 (t <= 703); then poly(2) on max(1, t - 703) over
-              2355 - 703 + 1 = 1653 steps; the peak 29 and the end 1e-4 are
-              never reached exactly
-    this:     60 x 39 = 2340 updates; warm-up over round(18 x 39) = 702
-              steps; poly(2) over 2340 - 702 = 1638 steps
-    lr at t:  1: 0.04131 vs the run's 0.04121; 1500: 7.627 vs 7.777 (-1.9%);
-              2339 (our last): 1.1e-4 vs 3.2e-3; largest relative gap 97%,
-              at our last update
-    also:     the run zero-initializes each residual block's last BN gamma
-              (resnet_model.py, init_zero=True); this recipe does not
+    updates   2355 (--train_steps; `schedule.updates`): 60 epochs of
+              N // B = 39 updates and a last one of 15
+    lr(t)     the run's own rule (`schedule.convention: mlperf`,
+              `MLPerfPolynomialDecay`): epoch = t / (N / B), N / B = 39.098;
+              29 t / (18 N / B) while that epoch <= 18 (t <= 703); then
+              poly(2) on max(1, t - 703) over 2355 - 703 + 1 = 1653 updates
+              to 1e-4; equal to a float32 transcription of lars_util.py at
+              every one of the 2355 updates (tests/schedules/mlperf_test.py)
+    BN        each residual block's last BN gamma starts at 0
+              (resnet_model.py, init_zero=True)
+
+Still not that run: BN statistics over ghost batches of 64 in each replica
+(the run grouped BN over 4 cores x 16); training crops of area (0.08, 1)
+(the run: (0.05, 1), bounding-box guided); no space-to-depth stem (the
+run's TPU transform of the first convolution). Before this recipe followed the
+run, it trained 2340 updates with warm-up over 702 and decay over 1638
+(lr at update 1500: 7.627 against the run's 7.777).
 
 The LARS update itself (trust ratio, exclusions, weight decay inside the
 optimizer) follows the run's TensorFlow contrib `LARSOptimizer`.
@@ -98,9 +102,11 @@ PUBLISHED = {
         "LARS-32K": {
             "schedule.batch_size": (32768, "--train_batch_size=32768"),
             "schedule.learning_rate": (29.0, "--lars_base_learning_rate=29"),
-            "schedule.epochs": (60.23, "--train_steps=2355 updates = 60.23 epochs of "
-                                       "N/B = 39.098 (ours: 60 x 39 = 2340); every result log "
-                                       "reaches 75.9% at epoch 60"),
+            "schedule.updates": (2355, "--train_steps=2355 = 60.23 epochs of N/B = 39.098; "
+                                       "every result log reaches 75.9% at the last "
+                                       "evaluation (logged as epoch 60)"),
+            "schedule.convention": ("mlperf", "lars_util.py poly_rate_schedule: float epochs, "
+                                              "max(1, t - w), T - w + 1"),
             "schedule.warmup_epochs": (18, "--lars_warmup_epochs=18, linear from 0"),
             "schedule.polynomial_power": (2.0, "poly decay over train_steps - warm-up steps + 1 "
                                                "= 1653 steps (result log)"),
@@ -133,6 +139,7 @@ MICRO_BATCHES = {"fits": _imagenet.RESNET50_FITS,
 def get_config(size="default"):
     # Defaults.
     batch, epochs, warmup_epochs, learning_rate, ghost, image_size = 32768, 60, 18, 29.0, 64, 224
+    updates = 2355  # the run's --train_steps
     evaluation = {"evaluations": 15, "batch_size": _imagenet.EVAL_BATCH_PER_REPLICA,
                   "distance_points": 0, "train_accuracy": False}
     expected = {"LARS-32K": {"test_accuracy": (0.75, 0.77)}}
@@ -142,12 +149,13 @@ def get_config(size="default"):
         batch, epochs, warmup_epochs, learning_rate = _imagenet.SMOKE_BATCH, 2, 0.5, 1.0
         ghost, image_size = 4, _imagenet.SMOKE_IMAGE_SIZE
         evaluation, jit_compile = _imagenet.SMOKE_EVALUATION, _imagenet.SMOKE_JIT_COMPILE
-        steps = _imagenet.smoke_steps(epochs)
-        expected = {"LARS-32K": {"updates": (steps, steps)}}
+        updates = _imagenet.smoke_steps(epochs) + 2  # a last, shorter epoch, as at full size
+        expected = {"LARS-32K": {"updates": (updates, updates)}}
 
     # Derived values.
     schedule = Regime(batch_size=batch, epochs=epochs, learning_rate=learning_rate,
-                      warmup_epochs=warmup_epochs, polynomial_power=2, end_learning_rate=1e-4)
+                      warmup_epochs=warmup_epochs, polynomial_power=2, end_learning_rate=1e-4,
+                      updates=updates, convention="mlperf")
     return {
         "name": "resnet50_imagenet_32k_lars",
         "description": "MLPerf v1.0 (Google, TPU v4-4096): ResNet-50, LARS, batch 32768",
@@ -157,7 +165,7 @@ def get_config(size="default"):
         "data": {"source": "imagenet2012", "image_size": image_size},
         "model": {"name": "resnet50", "normalization": "ghost", "virtual_batch_size": ghost,
                   "normalization_momentum": 0.9, "normalization_epsilon": 1e-5,
-                  "zero_init_last_gamma": False},  # MLPerf's reference: no zero init
+                  "zero_init_last_gamma": True},  # the run's resnet_model.py: init_zero
         "optimizer": {"name": "lars", "momentum": 0.929, "weight_decay": 1e-4,
                       "trust_coefficient": 0.001, "epsilon": 0.0},
         "schedule": schedule.get_config(),

@@ -1,6 +1,7 @@
 """Learning-rate and batch-size schedules (backend-agnostic)."""
 
 from keras_bigbatch.schedules.batch_size import BatchSizeSchedule
+from keras_bigbatch.schedules.mlperf import MLPerfPolynomialDecay
 from keras_bigbatch.schedules.noise_scale import BatchGrowthPlan
 from keras_bigbatch.schedules.noise_scale import momentum_scaled_batch_size
 from keras_bigbatch.schedules.noise_scale import noise_scale
@@ -12,6 +13,7 @@ from keras_bigbatch.schedules.warmup import Warmup
 __all__ = [
     "BatchGrowthPlan",
     "BatchSizeSchedule",
+    "MLPerfPolynomialDecay",
     "Regime",
     "Warmup",
     "momentum_scaled_batch_size",

@@ -183,6 +183,10 @@ def plan_batch_growth(regime, max_batch_size=None):
             "Argument `regime` must use step decay (polynomial_power=None). "
             f"Received: polynomial_power={regime.polynomial_power}"
         )
+    if regime.updates is not None:
+        raise ValueError(
+            "Argument `regime` must count its length in epochs (updates=None): a growing "
+            f"batch changes the updates per epoch. Received: updates={regime.updates}")
     if not float(regime.epochs).is_integer() or any(
         not float(b).is_integer() for b in regime.boundaries
     ):

@@ -7,9 +7,14 @@ from keras_bigbatch.arguments import check_choice
 from keras_bigbatch.arguments import check_non_negative
 from keras_bigbatch.arguments import check_positive
 from keras_bigbatch.arguments import check_positive_int
+from keras_bigbatch.schedules.mlperf import MLPerfPolynomialDecay
 from keras_bigbatch.schedules.scaling import RULES
 from keras_bigbatch.schedules.scaling import scale_learning_rate
 from keras_bigbatch.schedules.warmup import Warmup
+
+
+# How a regime counts epochs and offsets its polynomial decay (see Regime).
+CONVENTIONS = ("whole_steps", "mlperf")
 
 
 def _steps_per_epoch(dataset_size, batch_size):
@@ -65,6 +70,23 @@ class Regime:
     Boundaries are in epochs (floats allowed). `batch_size` is the *global*
     batch size.
 
+    Length. By default the regime trains `round(epochs * (N // B))`
+    updates; a source that counts updates gives them as `updates` (T), and
+    the run trains exactly T (Google's MLPerf runs: `--train_steps`).
+
+    Conventions (`convention`), for polynomial decay:
+
+    ```
+    "whole_steps"  an epoch is N // B updates; warm-up over
+                   w = round(warmup_epochs * (N // B)) updates from 0; then
+                   (lr - end) * (1 - (t - w) / (T - w)) ** p + end
+    "mlperf"       Google's MLPerf LARS runs: an epoch is N / B (a float),
+                   warm-up lr * (t / (N / B)) / warmup_epochs while that is
+                   <= warmup_epochs, then poly on max(1, t - w) over
+                   T - w + 1 updates, w = floor(warmup_epochs * N / B)
+                   (`MLPerfPolynomialDecay`)
+    ```
+
     Args:
         batch_size: global batch size, > 0.
         epochs: training length in epochs, > 0 (may be fractional).
@@ -80,6 +102,11 @@ class Regime:
             [0, learning_rate]. Default 0 (MLPerf's LARS runs use 1e-4).
         warmup_learning_rate: the rate warm-up starts from, >= 0.
             Default 0.
+        updates: the updates of the whole regime (T), a positive int, or
+            None (default): `round(epochs * (N // B))`. With T, `epochs`
+            only names the length (reports, batch growth).
+        convention: `"whole_steps"` (default) or `"mlperf"` (see above;
+            needs `polynomial_power` and warm-up from 0).
 
     Example:
 
@@ -101,6 +128,8 @@ class Regime:
         polynomial_power=None,
         end_learning_rate=0.0,
         warmup_learning_rate=0.0,
+        updates=None,
+        convention="whole_steps",
     ):
         check_positive_int("batch_size", batch_size)  # the global batch size
         check_positive("epochs", epochs)
@@ -157,6 +186,18 @@ class Regime:
                 f"warmup_epochs > 0. Received: warmup_learning_rate={warmup_learning_rate}, "
                 f"warmup_epochs={warmup_epochs}"
             )
+        if updates is not None:
+            check_positive_int("updates", updates)
+        check_choice("convention", convention, CONVENTIONS)
+        if convention == "mlperf" and (polynomial_power is None or warmup_learning_rate
+                                       or not warmup_epochs):
+            raise ValueError(
+                "Argument `convention`='mlperf' is MLPerf's LARS schedule: it needs "
+                "`polynomial_power`, warmup_epochs > 0 and warm-up from 0 "
+                f"(warmup_learning_rate=0). Received: polynomial_power={polynomial_power}, "
+                f"warmup_epochs={warmup_epochs}, warmup_learning_rate={warmup_learning_rate}")
+        self.updates = updates
+        self.convention = convention
         self.end_learning_rate = float(end_learning_rate)
         self.warmup_learning_rate = float(warmup_learning_rate)
         self.polynomial_power = polynomial_power
@@ -240,14 +281,19 @@ class Regime:
             polynomial_power=self.polynomial_power,
             end_learning_rate=self.end_learning_rate,
             warmup_learning_rate=self.warmup_learning_rate,
+            updates=None if self.updates is None else max(1, round(self.updates * updates_fraction)),
+            convention=self.convention,
         )
 
     def total_steps(self, dataset_size):
         """Optimizer steps of the whole regime over `dataset_size` examples.
 
-        One epoch is `dataset_size // batch_size` steps (the last partial
-        batch is dropped); the total is rounded to whole steps.
+        `updates` when given; else one epoch is `dataset_size // batch_size`
+        steps (the last partial batch is dropped) and the total is rounded
+        to whole steps.
         """
+        if self.updates is not None:
+            return self.updates
         return max(
             1,
             durations.epochs_to_steps(self.epochs, _steps_per_epoch(dataset_size, self.batch_size)),
@@ -318,11 +364,15 @@ class Regime:
         its boundaries are moved `warmup_steps` earlier, so that the decays
         happen at the absolute steps the regime names.
         """
+        if self.convention == "mlperf":
+            return MLPerfPolynomialDecay(
+                self.learning_rate, self.total_steps(dataset_size), self.warmup_epochs,
+                dataset_size, self.batch_size, self.end_learning_rate, self.polynomial_power)
         steps = _steps_per_epoch(dataset_size, self.batch_size)
         warmup_steps = durations.epochs_to_steps(self.warmup_epochs, steps)
         boundaries = [durations.boundary_step(b, steps) - warmup_steps for b in self.boundaries]
         if self.polynomial_power is not None:
-            total = durations.epochs_to_steps(self.epochs, steps)
+            total = self.total_steps(dataset_size)
             schedule = keras.optimizers.schedules.PolynomialDecay(
                 self.learning_rate,
                 decay_steps=max(1, total - warmup_steps),
@@ -352,6 +402,8 @@ class Regime:
             "polynomial_power": self.polynomial_power,
             "end_learning_rate": self.end_learning_rate,
             "warmup_learning_rate": self.warmup_learning_rate,
+            "updates": self.updates,
+            "convention": self.convention,
         }
 
     @classmethod
@@ -377,5 +429,10 @@ class Regime:
             rate += f", warm-up {self.warmup_epochs:g} epochs"
             if self.warmup_learning_rate:
                 rate += f" from {self.warmup_learning_rate:g}"
-        return f"batch {self.batch_size}, {self.epochs:g} epochs, {rate}"
+        length = f"{self.epochs:g} epochs"
+        if self.updates is not None:
+            length += f" ({self.updates} updates)"
+        if self.convention != "whole_steps":
+            rate += f" ({self.convention} convention)"
+        return f"batch {self.batch_size}, {length}, {rate}"
 

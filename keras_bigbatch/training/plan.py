@@ -5,7 +5,8 @@ global_batch_size      = config["schedule"]["batch_size"]
 per_replica_batch_size = global_batch_size / runtime.num_replicas
 micro_batches          = per_replica_batch_size / micro_batch_size   (k passes per update)
 steps_per_epoch        = train examples // global_batch_size   (see training_length)
-updates_before[e]      = e * steps_per_epoch                  (batch growth: the plan's sum)
+updates_before[e]      = e * steps_per_epoch                  (batch growth: the plan's sum;
+                         schedule.updates = T: the last epoch ends at T, maybe partial)
 ```
 
 A `Run` holds the resolved config, the engine (`distribute.runtime`), the
@@ -341,13 +342,32 @@ def training_length(data, regime):
     Whole epochs: `round(regime.epochs)` of them, e.g. regime adaptation's
     334.3 epochs train 334 (4676 of the schedule's 4680 updates). A regime
     shorter than one epoch trains exactly its `round(epochs * N // B)` steps
-    as one shorter epoch.
+    as one shorter epoch. A regime with `updates` (T) trains exactly T:
+    `ceil(T / steps_per_epoch)` epochs, the last one maybe partial (see
+    `updates_before`).
     """
     steps_per_epoch = data.steps_per_epoch(regime.batch_size)
+    if regime.updates is not None:
+        return min(steps_per_epoch, regime.updates), -(-regime.updates // steps_per_epoch)
     total_steps = max(1, durations.epochs_to_steps(regime.epochs, steps_per_epoch))
     if total_steps < steps_per_epoch:
         return total_steps, 1
     return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
+
+
+def updates_before(data, regime):
+    """Updates before epoch e, e = 0 .. epochs (`training_length`): whole
+    epochs of `steps_per_epoch`, and with `regime.updates` a last epoch
+    that ends at exactly that many updates.
+
+    Example: 2355 updates at 39 per epoch are 60 epochs of 39 and one of 15
+    (Google's 32K MLPerf run: `--train_steps=2355`).
+    """
+    steps_per_epoch, epochs = training_length(data, regime)
+    before = [e * steps_per_epoch for e in range(epochs + 1)]
+    if regime.updates is not None:
+        before[-1] = regime.updates
+    return tuple(before)
 
 
 def _durations(data, regime, growth):
@@ -355,7 +375,7 @@ def _durations(data, regime, growth):
     batch sizes against the data and counts its phases' steps."""
     if growth is None:
         steps_per_epoch, epochs = training_length(data, regime)
-        return steps_per_epoch, epochs, tuple(e * steps_per_epoch for e in range(epochs + 1))
+        return steps_per_epoch, epochs, updates_before(data, regime)
     data.check_batch_size_schedules()
     for batch in set(growth.batch_size.boundaries.values()):
         data.steps_per_epoch(batch)

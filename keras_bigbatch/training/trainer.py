@@ -280,11 +280,17 @@ def _fit_from(model, run, callbacks, position, stop, scheduler):
     """`model.fit` from step `batches_done` of epoch `epoch` (`position`) to `stop`.
 
     A mid-epoch start trains the rest of that epoch in one `fit` (its own
-    length), then the other epochs in a second. Returns Keras's History dict.
+    length), then the other epochs: one `fit` per run of epochs of one
+    length (a last, shorter epoch of `schedule.updates` gets its own).
+    Returns Keras's History dict.
     """
     epoch, batches_done = position
     scheduled = _training_data(run, scheduler, 0) if scheduler is not None else None
-    steps_per_epoch, history = run.steps_per_epoch, {}
+    history = {}
+
+    def steps(e):  # None under batch growth: the scheduler's data sets each epoch's length
+        return None if run.steps_per_epoch is None else run.epoch_steps(e)
+
     try:
         with run.runtime.fit_scope():
             if batches_done:  # the rest of the epoch a checkpoint stopped in
@@ -294,15 +300,19 @@ def _fit_from(model, run, callbacks, position, stop, scheduler):
                     run, None, run.updates_before[epoch] + batches_done)
                 history = model.fit(data, initial_epoch=epoch, epochs=epoch + 1,
                                     callbacks=callbacks, shuffle=False, verbose=0,
-                                    steps_per_epoch=steps_per_epoch and (
-                                        steps_per_epoch - batches_done)).history
+                                    steps_per_epoch=steps(epoch) and (
+                                        steps(epoch) - batches_done)).history
                 epoch += 1
-            if epoch < stop:
+            while epoch < stop:
+                end = epoch + 1
+                while end < stop and steps(end) == steps(epoch):
+                    end += 1
                 data = scheduled or _training_data(run, None, run.updates_before[epoch])
-                rest = model.fit(data, initial_epoch=epoch, epochs=stop,
-                                 steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                rest = model.fit(data, initial_epoch=epoch, epochs=end,
+                                 steps_per_epoch=steps(epoch), callbacks=callbacks,
                                  shuffle=False, verbose=0).history
                 history = {k: history.get(k, []) + list(v) for k, v in rest.items()}
+                epoch = end
     except BaseException:  # Preempted, KeyboardInterrupt: fit skipped on_train_end
         if scheduler is not None:
             scheduler.on_train_end()  # restores the warning filters it changed

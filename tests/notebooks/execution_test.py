@@ -80,7 +80,8 @@ def test_resnet50_tpu_reads_a_tfrecord_folder(tmp_path, kernel_env):
     assert "global batch 8 = 1 x 8 per replica, in k = 8 / (1 x 4) = 2 passes of 4" in text
     output = tmp_path / "work" / "results" / "resnet50_imagenet_32k_lars-smoke"
     (result,) = json.loads((output / "results.json").read_text())["results"]
-    assert result["updates"] == 8  # 2 epochs x 32 examples // batch 8
+    # the recipe's smoke updates: 2 epochs x 32 examples // batch 8, and a last epoch of 2
+    assert result["updates"] == 10 and result["epochs"] == 3
     assert result["config"]["micro_batch_size"] == 4
     recipe = load_recipe("resnet50_imagenet_32k_lars", "smoke")
     assert result["config"]["schedule"]["learning_rate"] == recipe["schedule"]["learning_rate"]

@@ -38,7 +38,8 @@ DECLARED = [name for name in recipe_names() if hasattr(_module(name), "MICRO_BAT
 
 def test_every_imagenet_recipe_declares_its_micro_batches():
     assert DECLARED == ["alexnet_bn_imagenet", "resnet50_imagenet_32k_lars",
-                        "resnet50_imagenet_8k_sgd", "resnet50_imagenet_batch_growth"]
+                        "resnet50_imagenet_64k_lars", "resnet50_imagenet_8k_sgd",
+                        "resnet50_imagenet_batch_growth"]
 
 
 def _help(capsys):

@@ -17,8 +17,10 @@ STRATEGIES = {"default": [], "mirrored": ["--strategy", "mirrored", "--cpu-devic
 # Every recipe under the default strategy; under 2-device Mirrored the
 # ImageNet recipes (issue: each must run there) and generalization_gap (the
 # demo); layerwise_optimizers' Mirrored run (~50 s) adds nothing the
-# optimizer tests under Mirrored do not check.
-CASES = [(recipe, "default") for recipe in recipe_names()] + [
+# optimizer tests under Mirrored do not check, nor the 64K recipe's run on
+# one device what the 32K recipe's (the same code, another batch) does.
+CASES = [(recipe, "default") for recipe in recipe_names()
+         if recipe != "resnet50_imagenet_64k_lars"] + [
     (recipe, "mirrored") for recipe in recipe_names() if recipe != "layerwise_optimizers"]
 
 
@@ -35,5 +37,10 @@ def test_smoke_recipe_meets_its_expected_block(recipe, strategy, tmp_path):
         assert row["num_replicas"] == (2 if strategy == "mirrored" else 1)
         assert (tmp_path / row["name"] / "model.keras").stat().st_size > 0
         if row["steps_per_epoch"] is not None:  # None: a batch-size schedule
-            assert row["updates"] == row["epochs"] * row["steps_per_epoch"]
+            # whole epochs; with `schedule.updates`, a last one maybe shorter
+            planned = row["config"]["schedule"]["updates"] or row["epochs"] * row[
+                "steps_per_epoch"]
+            assert row["updates"] == planned
+            assert (row["epochs"] - 1) * row["steps_per_epoch"] < row["updates"] <= (
+                row["epochs"] * row["steps_per_epoch"])
     assert (tmp_path / "results.png").stat().st_size > 10000

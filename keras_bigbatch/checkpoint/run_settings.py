@@ -48,11 +48,20 @@ def settings(config, num_replicas, num_workers=1):
     return flat
 
 
+# Keys added to the config after checkpoints were first written, with the
+# value that reproduces what a checkpoint without them trained: absent in a
+# checkpoint and at this value now is no difference.
+ADDED_KEYS = {"schedule.updates": None, "schedule.convention": "whole_steps"}
+
+
 def settings_differences(saved, current):
-    """`["key: checkpoint X, now Y", ...]` for every key that differs."""
+    """`["key: checkpoint X, now Y", ...]` for every key that differs (a key
+    of `ADDED_KEYS` absent from `saved` counts as its value there)."""
     lines = []
     for key in sorted(set(saved) | set(current)):
         old, new = saved.get(key, "(absent)"), current.get(key, "(absent)")
+        if key in ADDED_KEYS and key not in saved:
+            old = ADDED_KEYS[key]
         if old != new:
             lines.append(f"{key}: checkpoint {old!r}, now {new!r}")
     return lines

@@ -34,6 +34,18 @@ def test_settings_leave_out_the_checkpoint_section_and_list_differences():
     assert "data.download" not in fashion and fashion["data.source"] == "fashion_mnist"
 
 
+
+def test_a_checkpoint_older_than_a_key_resumes_at_its_default():
+    # Written before schedule.updates and schedule.convention existed: the
+    # defaults are what it trained; another value is a difference.
+    current = settings(resolve({"data": {"source": "digits"}}), 1)
+    older = {k: v for k, v in current.items()
+             if k not in ("schedule.updates", "schedule.convention")}
+    assert settings_differences(older, current) == []
+    changed = settings(resolve({"data": {"source": "digits"}, "schedule": {"updates": 50}}), 1)
+    assert settings_differences(older, changed) == ["schedule.updates: checkpoint None, now 50"]
+
+
 def test_rerun_skips_a_finished_run_and_changed_settings_stop_with_the_keys(tmp_path, capsys):
     out = str(tmp_path / "out")
     args = ["train", RECIPE, "--runs", "A", "--size", "smoke", "--output", out]

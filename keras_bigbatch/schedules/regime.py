@@ -106,7 +106,7 @@ class Regime:
             None (default): `round(epochs * (N // B))`. With T, `epochs`
             only names the length (reports, batch growth).
         convention: `"whole_steps"` (default) or `"mlperf"` (see above;
-            needs `polynomial_power` and warm-up from 0).
+            needs `polynomial_power`, `updates` and warm-up from 0).
 
     Example:
 
@@ -190,12 +190,14 @@ class Regime:
             check_positive_int("updates", updates)
         check_choice("convention", convention, CONVENTIONS)
         if convention == "mlperf" and (polynomial_power is None or warmup_learning_rate
-                                       or not warmup_epochs):
+                                       or not warmup_epochs or updates is None):
             raise ValueError(
                 "Argument `convention`='mlperf' is MLPerf's LARS schedule: it needs "
-                "`polynomial_power`, warmup_epochs > 0 and warm-up from 0 "
-                f"(warmup_learning_rate=0). Received: polynomial_power={polynomial_power}, "
-                f"warmup_epochs={warmup_epochs}, warmup_learning_rate={warmup_learning_rate}")
+                "`polynomial_power`, warmup_epochs > 0, warm-up from 0 "
+                "(warmup_learning_rate=0) and the run's length in `updates` "
+                f"(--train_steps). Received: polynomial_power={polynomial_power}, "
+                f"warmup_epochs={warmup_epochs}, warmup_learning_rate={warmup_learning_rate}, "
+                f"updates={updates}")
         self.updates = updates
         self.convention = convention
         self.end_learning_rate = float(end_learning_rate)

@@ -105,6 +105,8 @@ def test_bad_arguments_are_named(kwargs, match):
 def test_regime_refuses_the_convention_without_its_schedule():
     with pytest.raises(ValueError, match=r"`convention`='mlperf' is MLPerf's LARS schedule"):
         Regime(32768, 60, 29.0, boundaries=(30,), convention="mlperf")
+    with pytest.raises(ValueError, match=r"length in `updates` \(--train_steps\)"):
+        Regime(32768, 60, 29.0, warmup_epochs=18, polynomial_power=2, convention="mlperf")
     with pytest.raises(ValueError, match=r"convention.*whole_steps.*mlperf"):
         Regime(32768, 60, 29.0, convention="tpu")
     with pytest.raises(ValueError, match="updates"):

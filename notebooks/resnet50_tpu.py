@@ -154,6 +154,10 @@ if batch != schedule["batch_size"]:  # the user's global batch: the square-root 
     changes["schedule.batch_size"] = batch
     changes["schedule.learning_rate"] = scale_learning_rate(
         schedule["learning_rate"], schedule["batch_size"], batch, "sqrt")
+if batch != schedule["batch_size"] or EPOCHS or not DATA_DIR:
+    # The recipe's length in updates and MLPerf's rate rule are its run's, at its
+    # batch on ImageNet; another batch, length or data counts whole epochs.
+    changes.update({"schedule.updates": None, "schedule.convention": "whole_steps"})
 if EPOCHS:
     changes["schedule.epochs"] = EPOCHS
     changes["schedule.warmup_epochs"] = schedule["warmup_epochs"] * EPOCHS / schedule["epochs"]

@@ -348,11 +348,27 @@ def training_length(data, regime):
     """
     steps_per_epoch = data.steps_per_epoch(regime.batch_size)
     if regime.updates is not None:
+        _check_updates_against_epochs(data, regime, steps_per_epoch)
         return min(steps_per_epoch, regime.updates), -(-regime.updates // steps_per_epoch)
     total_steps = max(1, durations.epochs_to_steps(regime.epochs, steps_per_epoch))
     if total_steps < steps_per_epoch:
         return total_steps, 1
     return steps_per_epoch, max(1, round(total_steps / steps_per_epoch))
+
+
+def _check_updates_against_epochs(data, regime, steps_per_epoch):
+    """Refuses `schedule.updates` and `schedule.epochs` that name different
+    lengths (by a whole epoch or more), e.g. a recipe's updates kept after
+    `--set schedule.epochs=...` or another batch size."""
+    length = (data.num_examples("train") / regime.batch_size if regime.convention == "mlperf"
+              else steps_per_epoch)
+    epochs = regime.updates / length
+    if abs(epochs - regime.epochs) >= 1:
+        raise ValueError(
+            f"`schedule.updates`={regime.updates} is {epochs:.2f} epochs of {length:g} updates "
+            f"at batch {regime.batch_size}, but `schedule.epochs`={regime.epochs:g}: give the "
+            f"length once (schedule.updates=None to train {regime.epochs:g} epochs, or "
+            f"schedule.updates={round(regime.epochs * length)})")
 
 
 def updates_before(data, regime):

@@ -3,12 +3,17 @@
 ```
 tuners:  random -> keras_tuner.RandomSearch, bayesian -> BayesianOptimization,
          hyperband -> Hyperband with max_epochs = the run's epochs (factor 3)
-search:  tuner.search() (resumes the project in `directory` unless overwrite),
+search:  tuner.search() (resumes the project in `directory` unless overwrite;
+         Keras Tuner's JSON files are written atomically, and a trial file
+         an older interruption cut off is dropped: `drop_cut_off_trials`),
          then the best trial's model (its best epoch, by the objective) is
          measured once on the test split
 ```
 """
 
+import json
+import os
+import shutil
 import time
 
 import keras_tuner
@@ -17,6 +22,85 @@ from keras_bigbatch.distribute.runtime import runtime_for
 from keras_bigbatch.tuner.hypermodel import check_objective
 
 TUNERS = ("random", "bayesian", "hyperband")
+
+
+def _write_json_atomically():
+    """Makes Keras Tuner write its JSON files (trial.json, oracle.json) to a
+    temporary name and rename it, so that a kill mid-write leaves the old
+    file whole rather than a truncated one. Local folders only; other
+    paths (gs://) keep Keras Tuner's own writer. Idempotent."""
+    from keras_tuner.src import utils
+
+    if getattr(utils.save_json, "_keras_bigbatch_atomic", False):
+        return
+    original = utils.save_json
+
+    def save_json(path, obj):
+        if "://" in str(path):
+            return original(path, obj)
+        text = json.dumps(obj)
+        temporary = f"{path}.tmp"
+        with open(temporary, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+        return text
+
+    save_json._keras_bigbatch_atomic = True
+    utils.save_json = save_json
+
+
+def drop_cut_off_trials(project_dir):
+    """Removes the trials whose `trial.json` an interruption cut off mid-write.
+
+    Keras Tuner writes a trial's file in place, so a kill at that moment
+    leaves it empty or truncated, and resuming would fail on it. Such a
+    trial was being created or updated, not finished: its folder goes, and
+    every mention of it in `oracle.json` (ongoing, retry queue, order, run
+    times, values hash), so the oracle makes a new trial in its place.
+    Finished trials are kept as they are. Returns the removed trial ids.
+
+    Raises:
+        ValueError: `oracle.json` itself is unreadable (naming it; the
+            finished trials stay in their folders): `--overwrite` starts the
+            search afresh.
+    """
+    dropped = []
+    for name in sorted(os.listdir(project_dir)) if os.path.isdir(project_dir) else ():
+        path = os.path.join(project_dir, name, "trial.json")
+        if not (name.startswith("trial_") and os.path.isfile(path)):
+            continue
+        try:
+            with open(path) as stream:
+                json.load(stream)
+        except ValueError:
+            shutil.rmtree(os.path.join(project_dir, name))
+            dropped.append(name[len("trial_"):])
+    oracle = os.path.join(project_dir, "oracle.json")
+    if not os.path.isfile(oracle):
+        return dropped
+    try:
+        with open(oracle) as stream:
+            state = json.load(stream)
+    except ValueError:
+        raise ValueError(
+            f"The search's {oracle} was cut off by an interruption, so the search cannot "
+            "resume; its finished trials are in the trial_* folders beside it. Start afresh "
+            "with --overwrite (overwrite=True).") from None
+    if dropped:
+        state["ongoing_trials"] = {k: v for k, v in state.get("ongoing_trials", {}).items()
+                                   if v not in dropped}
+        for key in ("retry_queue", "start_order", "end_order"):
+            state[key] = [t for t in state.get(key, []) if t not in dropped]
+        for key in ("run_times", "id_to_hash"):
+            state[key] = {k: v for k, v in state.get(key, {}).items() if k not in dropped}
+        display = state.get("display", {})
+        for key in ("trial_start", "trial_number"):
+            display[key] = {k: v for k, v in display.get(key, {}).items() if k not in dropped}
+        temporary = oracle + ".tmp"
+        with open(temporary, "w") as stream:
+            json.dump(state, stream)
+        os.replace(temporary, oracle)
+    return dropped
 PROJECT = "search"
 
 
@@ -53,6 +137,11 @@ def make_tuner(name, hypermodel, directory, max_trials=10, objective="val_accura
     if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
         raise ValueError(
             f"Argument `max_trials` must be an int >= 1. Received: max_trials={max_trials!r}")
+    _write_json_atomically()
+    if not overwrite:
+        for trial_id in drop_cut_off_trials(os.path.join(str(directory), PROJECT)):
+            print(f"trial {trial_id}: its trial.json was cut off by an interruption; a new "
+                  "trial takes its place", flush=True)
     strategy = distribution_strategy or hypermodel.strategy
     if strategy is not None:  # Keras Tuner knows tf.distribute only; trainer.build enters
         strategy = runtime_for(strategy).tf_distribute_strategy  # keras.distribution's scope

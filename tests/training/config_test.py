@@ -157,9 +157,9 @@ def test_regime():
     ({"optimizer.trust_coefficient": 0.01}, "Unknown key(s) ['optimizer.trust_coefficient']"),
     ({"optimizer.learning_rate": 0.1}, "Unknown key(s) ['optimizer.learning_rate']"),
     ({"schedule.batch": 8}, "Unknown key(s) ['schedule.batch']; `schedule` accepts "
-                            "['batch_size', 'boundaries', 'decay', 'end_learning_rate', 'epochs', "
-                            "'learning_rate', 'polynomial_power', 'warmup_epochs', "
-                            "'warmup_learning_rate']."),
+                            "['batch_size', 'boundaries', 'convention', 'decay', "
+                            "'end_learning_rate', 'epochs', 'learning_rate', 'polynomial_power', "
+                            "'updates', 'warmup_epochs', 'warmup_learning_rate']."),
     ({"loss.smoothing": 0.1}, "Unknown key(s) ['loss.smoothing']; `loss` accepts "
                               "['from_logits', 'label_smoothing', 'name']."),
     ({"evaluation.every": 1}, "Unknown key(s) ['evaluation.every']; `evaluation` accepts "

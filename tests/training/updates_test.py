@@ -77,3 +77,12 @@ def test_batch_growth_refuses_a_length_in_updates():
     with pytest.raises(ValueError, match=r"count its length in epochs \(updates=None\)"):
         plan(_config(**{"schedule.updates": UPDATES, "schedule.boundaries": (2,),
                         "batch_growth.enabled": True}))
+
+
+def test_updates_and_epochs_that_disagree_are_named():
+    # e.g. `--set schedule.epochs=1` on a recipe that counts updates
+    with pytest.raises(ValueError, match=r"`schedule.updates`=50 is 2.38 epochs of 21 updates at "
+                                         r"batch 64, but `schedule.epochs`=1: give the length "
+                                         r"once \(schedule.updates=None to train 1 epochs, or "
+                                         r"schedule.updates=21\)"):
+        plan(_config(**{"schedule.updates": UPDATES, "schedule.epochs": 1}))

@@ -73,3 +73,37 @@ def test_a_search_under_a_mirrored_strategy(tmp_path, mirrored):
     x_test, y_test = trainer.source(DIGITS).arrays("test")
     expected = float(np.mean(np.argmax(best.predict(x_test, verbose=0), -1) == y_test))
     assert summary["best_test_accuracy"] == pytest.approx(expected)
+
+
+def test_a_trial_cut_off_mid_write_is_replaced_and_the_search_resumes(tmp_path, capsys):
+    # A kill while Keras Tuner rewrites a trial's trial.json leaves it empty:
+    # resuming drops that trial (and its mentions in oracle.json), keeps the
+    # finished ones, and the oracle makes a new trial in its place.
+    import json
+    import os
+
+    hypermodel = BigBatchHyperModel(DIGITS, {"optimizer": ["sgd", "lars"]}, verbose=False)
+    search(make_tuner("random", hypermodel, tmp_path, max_trials=1, seed=1), hypermodel)
+    project = tmp_path / "search"
+    (cut := project / "trial_1").mkdir()
+    (cut / "trial.json").write_text("")  # the interrupted write
+    oracle = json.loads((project / "oracle.json").read_text())
+    oracle["ongoing_trials"] = {"tuner0": "1"}
+    oracle["start_order"].append("1")
+    (project / "oracle.json").write_text(json.dumps(oracle))
+    finished = (project / "trial_0" / "trial.json").read_text()
+    tuner = make_tuner("random", hypermodel, tmp_path, max_trials=2, seed=1)
+    assert "trial 1: its trial.json was cut off by an interruption" in capsys.readouterr().out
+    summary = search(tuner, hypermodel)
+    assert summary["completed"] == 2
+    assert (project / "trial_0" / "trial.json").read_text() == finished
+    assert sorted(os.listdir(project)).count("trial_0") == 1
+
+
+def test_an_oracle_cut_off_mid_write_is_named(tmp_path):
+    hypermodel = BigBatchHyperModel(DIGITS, {"optimizer": ["sgd"]}, verbose=False)
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "oracle.json").write_text('{"ongoing_tri')
+    with pytest.raises(ValueError, match=r"oracle.json was cut off by an interruption.*"
+                                         r"--overwrite"):
+        make_tuner("random", hypermodel, tmp_path, max_trials=1)

@@ -39,28 +39,7 @@ def pytest_configure(config):
     )
 
 
-# The modules whose tests take 15-70 s each (`pytest --durations=40`), run
-# first: two xdist workers then finish together instead of one of them
-# running the last long tests alone (longest-first scheduling).
-LONG_MODULES = (
-    "tests/recipes/smoke_recipes_test.py",
-    "tests/training/resume_test.py",
-    "tests/notebooks/execution_test.py",
-    "tests/tuner/search_test.py",
-    "tests/cli/tune_test.py",
-    "tests/examples_test.py",
-    "tests/recipes/multi_worker_test.py",
-    "tests/training/multi_worker_test.py",
-)
-
-
-def _long_first(item):
-    module = item.nodeid.split("::", 1)[0]
-    return LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES)
-
-
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=_long_first)  # stable: each module keeps its own order
     if ON_TENSORFLOW:
         return
     skip = pytest.mark.skip(reason=NEEDS_TENSORFLOW)

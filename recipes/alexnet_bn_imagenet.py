@@ -85,6 +85,16 @@ from keras_bigbatch.schedules import Regime
 # (docs/_hooks.py renders them beside the recipe's values). The slides' LARS
 # "learning rate" is another parametrisation than ours (see the docstring),
 # so the LARS rows' learning rates differ by design.
+# What both SGD rows share (the slides' SGD table, nvcaffe's SGD solver).
+_SGD_PUBLISHED = {
+    "schedule.epochs": 128,
+    "schedule.polynomial_power": (2.0, "nvcaffe's SGD solver.prototxt (batch 256): "
+                       "poly, power 2; the slides give no schedule"),
+    "optimizer.momentum": 0.9,
+    "optimizer.weight_decay": 5e-4,
+    "data.image_size": (227, "nvcaffe crop_size 227"),
+}
+
 PUBLISHED = {
     "source": ("You, Gitman & Ginsburg 2017 (arXiv:1708.03888), the seed slides' AlexNet-BN "
                "tables; where the slides are silent, co-author Ginsburg's borisgin/nvcaffe "
@@ -94,22 +104,12 @@ PUBLISHED = {
         "SGD-512": {
             "schedule.batch_size": 512,
             "schedule.learning_rate": 0.02,
-            "schedule.epochs": 128,
-            "schedule.polynomial_power": (2.0, "nvcaffe's SGD solver.prototxt (batch 256): "
-                                               "poly, power 2; the slides give no schedule"),
-            "optimizer.momentum": 0.9,
-            "optimizer.weight_decay": 5e-4,
-            "data.image_size": (227, "nvcaffe crop_size 227"),
+            **_SGD_PUBLISHED,
         },
         "SGD-8K": {
             "schedule.batch_size": 8192,
             "schedule.learning_rate": 0.30,
-            "schedule.epochs": 128,
-            "schedule.polynomial_power": (2.0, "nvcaffe's SGD solver.prototxt (batch 256): "
-                                               "poly, power 2; the slides give no schedule"),
-            "optimizer.momentum": 0.9,
-            "optimizer.weight_decay": 5e-4,
-            "data.image_size": (227, "nvcaffe crop_size 227"),
+            **_SGD_PUBLISHED,
         },
         "LARS-512": {
             "schedule.batch_size": 512,

@@ -32,6 +32,17 @@ from keras_bigbatch.schedules import scale_learning_rate
 
 # The published hyperparameters this recipe follows, for its page
 # (docs/_hooks.py renders them beside the recipe's values).
+# What You et al.'s LARS rows (and nvcaffe's solver) publish, for both LARS runs.
+_LARS_PUBLISHED = {
+    "optimizer.momentum": (0.9, "You et al.'s LARS tables"),
+    "optimizer.trust_coefficient": (0.001, "nvcaffe solver_8K larc_eta (the slides do "
+                   "not give rho)"),
+    "optimizer.weight_decay": (5e-4, "You et al.'s AlexNet-BN (slides' SGD table, "
+                     "nvcaffe solver_8K)"),
+    "schedule.warmup_epochs": (2, "You et al.'s AlexNet-BN LARS rows"),
+    "schedule.polynomial_power": (2.0, "nvcaffe solver_8K: poly, power 2"),
+}
+
 PUBLISHED = {
     "source": ("No publication trains this setting (an MLP on Fashion-MNIST). The LARS rows "
                "take You, Gitman & Ginsburg 2017's settings for AlexNet-BN on ImageNet "
@@ -41,24 +52,10 @@ PUBLISHED = {
                "give no other hyperparameter; Lamb, PercentDelta and the SGD rows have no "
                "published values here"),
     "runs": {
-        "LARS": {
-            "optimizer.momentum": (0.9, "You et al.'s LARS tables"),
-            "optimizer.trust_coefficient": (0.001, "nvcaffe solver_8K larc_eta (the slides do "
-                                                   "not give rho)"),
-            "optimizer.weight_decay": (5e-4, "You et al.'s AlexNet-BN (slides' SGD table, "
-                                             "nvcaffe solver_8K)"),
-            "schedule.warmup_epochs": (2, "You et al.'s AlexNet-BN LARS rows"),
-            "schedule.polynomial_power": (2.0, "nvcaffe solver_8K: poly, power 2"),
-        },
+        "LARS": _LARS_PUBLISHED,
         "LARS-1024": {
             "schedule.batch_size": (1024, "Gao & Zhong's LARS against MCLR (Fig. 16)"),
-            "optimizer.momentum": (0.9, "You et al.'s LARS tables"),
-            "optimizer.trust_coefficient": (0.001, "nvcaffe solver_8K larc_eta (the slides do "
-                                                   "not give rho)"),
-            "optimizer.weight_decay": (5e-4, "You et al.'s AlexNet-BN (slides' SGD table, "
-                                             "nvcaffe solver_8K)"),
-            "schedule.warmup_epochs": (2, "You et al.'s AlexNet-BN LARS rows"),
-            "schedule.polynomial_power": (2.0, "nvcaffe solver_8K: poly, power 2"),
+            **_LARS_PUBLISHED,
         },
         "MCLR-1024": {
             "schedule.batch_size": (1024, "Gao & Zhong's MCLR against LARS (Fig. 16)"),
